@@ -1,0 +1,70 @@
+package links
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error. Codes map to HTTP statuses and CLI exit codes
+// in exactly one place each (web.statusOf, cmd/signpost).
+type Code string
+
+const (
+	Invalid      Code = "invalid"      // bad input: 400
+	NotFound     Code = "not_found"    // 404
+	Conflict     Code = "conflict"     // 409
+	Unauthorized Code = "unauthorized" // no identity: 401
+	Forbidden    Code = "forbidden"    // identity without the right: 403
+	TooLarge     Code = "too_large"    // 413
+	Unavailable  Code = "unavailable"  // database down: 503
+	Internal     Code = "internal"     // 500
+)
+
+// Error is an error with a Code and a message fit to show a user.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // the cause, for logs; never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with code and message that keeps err as its cause.
+func Wrap(err error, code Code, message string) *Error {
+	return &Error{Code: code, Message: message, Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, Internal
+// for any other error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the user-facing message of err: the *Error's message,
+// or a generic one for errors that may carry internals.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

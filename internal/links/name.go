@@ -1,0 +1,65 @@
+package links
+
+import "strings"
+
+// MaxNameLen is the longest name accepted.
+const MaxNameLen = 100
+
+// reserved are keys that name UI, API and probe paths; a link may not take them.
+var reserved = map[string]bool{"api": true, "healthz": true, "readyz": true, "metrics": true}
+
+// Normalize returns the lookup key of a name: lower case, without '-'.
+// go/Foo-Bar and go/foobar are the same link.
+func Normalize(name string) string {
+	// Fast path for names that are already keys: no allocation.
+	clean := true
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '-' || ('A' <= c && c <= 'Z') || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-':
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// ValidateName reports whether name may be used for a link: 1–100 letters,
+// digits, '-', '_' or '.', starting with a letter or digit, and not reserved.
+func ValidateName(name string) error {
+	if name == "" {
+		return Errorf(Invalid, "name is required")
+	}
+	if len(name) > MaxNameLen {
+		return Errorf(Invalid, "name is %d characters long; the limit is %d", len(name), MaxNameLen)
+	}
+	if !isAlnum(name[0]) {
+		return Errorf(Invalid, "name %q must start with a letter or digit", name)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return Errorf(Invalid, "name %q contains %q; use letters, digits, '-', '_' and '.'", name, rune(c))
+		}
+	}
+	if reserved[Normalize(name)] {
+		return Errorf(Invalid, "name %q is reserved", name)
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}

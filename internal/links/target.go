@@ -1,0 +1,157 @@
+package links
+
+import (
+	"bytes"
+	"net/url"
+	"strings"
+	"text/template"
+)
+
+// MaxURLLen is the longest target accepted, in bytes.
+const MaxURLLen = 8 << 10
+
+// Target is a validated, ready-to-expand link target. It is built once when
+// a link is saved or loaded, never per request.
+type Target struct {
+	raw string
+	// For a plain URL: the parts around which the request's path and query go.
+	prefix, query, fragment string
+	// For a template target.
+	tmpl *template.Template
+}
+
+// TemplateData is what a template target sees.
+type TemplateData struct {
+	Path  string // the rest of the request path after the name, without leading slash
+	Query string // the raw query of the request
+	User  string // the requester's identity, "" when anonymous
+}
+
+var templateFuncs = template.FuncMap{
+	"PathEscape":  url.PathEscape,
+	"QueryEscape": url.QueryEscape,
+}
+
+// ParseTarget validates raw as a link target: an absolute http or https URL
+// of at most 8 KiB, or, when it contains "{{", a text/template that expands
+// to one.
+func ParseTarget(raw string) (*Target, error) {
+	if raw == "" {
+		return nil, Errorf(Invalid, "url is required")
+	}
+	if len(raw) > MaxURLLen {
+		return nil, Errorf(Invalid, "url is %d bytes long; the limit is %d", len(raw), MaxURLLen)
+	}
+	if strings.Contains(raw, "{{") {
+		return parseTemplate(raw)
+	}
+	u, err := checkURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{raw: raw, query: u.RawQuery, fragment: u.EscapedFragment()}
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
+	t.prefix = u.String()
+	return t, nil
+}
+
+func parseTemplate(raw string) (*Target, error) {
+	tmpl, err := template.New("url").Option("missingkey=error").Funcs(templateFuncs).Parse(raw)
+	if err != nil {
+		return nil, Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
+	}
+	t := &Target{raw: raw, tmpl: tmpl}
+	// Execute once with sample data: unknown fields and a result that is not
+	// an http(s) URL are refused now rather than at redirect time.
+	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com"}} {
+		out, err := t.execute(d)
+		if err != nil {
+			return nil, Wrap(err, Invalid, "url template does not run: "+trimTemplateErr(err))
+		}
+		if _, err := checkURL(out); err != nil {
+			return nil, Errorf(Invalid, "url template expands to %q, which is not valid: %s", out, ErrorMessage(err))
+		}
+	}
+	return t, nil
+}
+
+func trimTemplateErr(err error) string {
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "url:")
+}
+
+func checkURL(raw string) (*url.URL, error) {
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return nil, Errorf(Invalid, "url must not contain spaces or line breaks")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, Errorf(Invalid, "url is malformed: %s", strings.TrimPrefix(err.Error(), "parse "))
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	case "":
+		return nil, Errorf(Invalid, "url %q is relative; give an absolute http:// or https:// URL", raw)
+	default:
+		return nil, Errorf(Invalid, "url scheme %q is not allowed; only http and https are", u.Scheme)
+	}
+	if u.Host == "" || u.Opaque != "" {
+		return nil, Errorf(Invalid, "url %q has no host", raw)
+	}
+	return u, nil
+}
+
+// String returns the target as it was saved.
+func (t *Target) String() string { return t.raw }
+
+// IsTemplate reports whether the target is a template.
+func (t *Target) IsTemplate() bool { return t.tmpl != nil }
+
+// Expand returns the redirect location for a request whose path after the
+// link name is rest ("" or "/a/b", already escaped) and whose raw query is
+// query. A plain target gets rest appended to its path and query merged into
+// its own; a template target decides for itself.
+func (t *Target) Expand(rest, query, user string) (string, error) {
+	if t.tmpl != nil {
+		out, err := t.execute(TemplateData{Path: strings.TrimPrefix(rest, "/"), Query: query, User: user})
+		if err != nil {
+			return "", Wrap(err, Internal, "url template failed")
+		}
+		// A template may branch on its input; whatever it yields must still
+		// be an http(s) URL, never javascript: or the like.
+		if l := strings.ToLower(out); !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
+			return "", Errorf(Invalid, "url template expanded to a URL that is not http or https")
+		}
+		return out, nil
+	}
+	if rest == "" && query == "" {
+		return t.raw, nil
+	}
+	n := len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3
+	b := make([]byte, 0, n)
+	b = append(b, t.prefix...)
+	if len(rest) > 0 && rest[0] == '/' && len(t.prefix) > 0 && t.prefix[len(t.prefix)-1] == '/' {
+		rest = rest[1:] // https://x/docs/ + /a → https://x/docs/a
+	}
+	b = append(b, rest...)
+	if t.query != "" || query != "" {
+		b = append(b, '?')
+		b = append(b, t.query...)
+		if t.query != "" && query != "" {
+			b = append(b, '&')
+		}
+		b = append(b, query...)
+	}
+	if t.fragment != "" {
+		b = append(b, '#')
+		b = append(b, t.fragment...)
+	}
+	return string(b), nil
+}
+
+func (t *Target) execute(d TemplateData) (string, error) {
+	var buf bytes.Buffer
+	if err := t.tmpl.Execute(&buf, d); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}

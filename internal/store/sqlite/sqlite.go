@@ -1,0 +1,347 @@
+// Package sqlite is the SQLite implementation of links.Store, on the pure-Go
+// driver modernc.org/sqlite so that CGO_ENABLED=0 builds static binaries.
+//
+// SQLite allows one writer at a time, so writes go through a pool of one
+// connection (no "database is locked" under concurrent writes) while reads
+// use their own pool; WAL lets the two proceed together.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/signpost-go/signpost/internal/links"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune the connection pools.
+type Options struct {
+	MaxOpenConns    int // readers; the writer pool always has one
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
+// Store is a links.Store on one SQLite file.
+type Store struct {
+	path string
+	rd   *sql.DB
+	wr   *sql.DB
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if path == "" {
+		return nil, links.Errorf(links.Invalid, "sqlite: empty database path")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	wr, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	wr.SetMaxOpenConns(1)
+	wr.SetMaxIdleConns(1)
+	wr.SetConnMaxLifetime(opt.ConnMaxLifetime)
+	// Migrate before the reader pool exists, so that it sees WAL mode.
+	if err := migrate(ctx, wr); err != nil {
+		wr.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	rd, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		wr.Close()
+		return nil, err
+	}
+	if opt.MaxOpenConns > 0 {
+		rd.SetMaxOpenConns(opt.MaxOpenConns)
+	}
+	rd.SetMaxIdleConns(opt.MaxIdleConns)
+	rd.SetConnMaxLifetime(opt.ConnMaxLifetime)
+	return &Store{path: path, rd: rd, wr: wr}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// DB returns the reader pool, for pool metrics.
+func (s *Store) DB() *sql.DB { return s.rd }
+
+func (s *Store) Close() error {
+	return errors.Join(s.rd.Close(), s.wr.Close())
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rd.PingContext(ctx); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := s.rd.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v.Int64, wrap(err)
+}
+
+func (s *Store) Version(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.rd.QueryRowContext(ctx, `SELECT version FROM link_set_version WHERE id = 1`).Scan(&v)
+	return v, wrap(err)
+}
+
+const columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scan(r scanner) (links.Link, error) {
+	var l links.Link
+	var last sql.NullInt64
+	var created, updated int64
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, &l.Clicks, &last, &created, &updated)
+	if err != nil {
+		return l, err
+	}
+	if last.Valid {
+		l.LastClickedAt = fromMicros(last.Int64)
+	}
+	l.CreatedAt, l.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return l, nil
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
+	l, err := scan(s.rd.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, links.Errorf(links.NotFound, "link %q not found", key)
+	}
+	return l, wrap(err)
+}
+
+func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, error) {
+	var where string
+	var args []any
+	if q := strings.TrimSpace(opt.Query); q != "" {
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		keyLike := "%" + escapeLike(links.Normalize(q)) + "%"
+		where = ` WHERE key LIKE ? ESCAPE '\' OR lower(url) LIKE ? ESCAPE '\' OR lower(description) LIKE ? ESCAPE '\'`
+		args = append(args, keyLike, like, like)
+	}
+	order := ` ORDER BY key`
+	switch opt.Sort {
+	case links.SortPopular:
+		order = ` ORDER BY clicks DESC, key`
+	case links.SortRecent:
+		order = ` ORDER BY updated_at DESC, key`
+	}
+	limit := ""
+	if opt.Limit > 0 {
+		limit = fmt.Sprintf(" LIMIT %d", opt.Limit)
+	}
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM links`+where+order+limit, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []links.Link
+	for rows.Next() {
+		l, err := scan(rows)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, l)
+	}
+	return out, wrap(rows.Err())
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM links ORDER BY key`)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scan(rows)
+		if err != nil {
+			return wrap(err)
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return wrap(rows.Err())
+}
+
+func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
+	_, err := s.wr.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt))
+	if isConstraint(err) {
+		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
+	}
+	if err != nil {
+		return l, wrap(err)
+	}
+	return s.getWriter(ctx, l.Key)
+}
+
+func (s *Store) getWriter(ctx context.Context, key string) (links.Link, error) {
+	l, err := scan(s.wr.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
+	return l, wrap(err)
+}
+
+func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
+	res, err := s.wr.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, updated_at = ? WHERE key = ?`,
+		l.Key, l.Name, l.URL, l.Description, l.Owner, micros(l.UpdatedAt), key)
+	if isConstraint(err) {
+		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
+	}
+	if err != nil {
+		return l, wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return l, links.Errorf(links.NotFound, "link %q not found", key)
+	}
+	return s.getWriter(ctx, l.Key)
+}
+
+func (s *Store) Delete(ctx context.Context, key string) error {
+	res, err := s.wr.ExecContext(ctx, `DELETE FROM links WHERE key = ?`, key)
+	if err != nil {
+		return wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return links.Errorf(links.NotFound, "link %q not found", key)
+	}
+	return nil
+}
+
+func (s *Store) Import(ctx context.Context, ls []links.Link) error {
+	tx, err := s.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET name = excluded.name, url = excluded.url, description = excluded.description,
+		owner = excluded.owner, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at,
+		created_at = excluded.created_at, updated_at = excluded.updated_at`)
+	if err != nil {
+		return wrap(err)
+	}
+	defer stmt.Close()
+	for _, l := range ls {
+		if _, err := stmt.ExecContext(ctx, l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks,
+			nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt)); err != nil {
+			return wrap(err)
+		}
+	}
+	return wrap(tx.Commit())
+}
+
+// clickChunk bounds the variables of one statement (SQLite allows 32766).
+const clickChunk = 1000
+
+func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
+	cs = links.MergeClicks(cs)
+	for len(cs) > 0 {
+		n := min(len(cs), clickChunk)
+		if err := s.addClicks(ctx, cs[:n]); err != nil {
+			return err
+		}
+		cs = cs[n:]
+	}
+	return nil
+}
+
+// addClicks adds every count in one UPDATE ... FROM: an atomic increment,
+// never read-modify-write.
+func (s *Store) addClicks(ctx context.Context, cs []links.Click) error {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(cs))
+	b.WriteString(`WITH v(key, n, at) AS (VALUES `)
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?)")
+		args = append(args, c.Key, c.N, micros(c.Last))
+	}
+	b.WriteString(`) UPDATE links SET clicks = links.clicks + v.n,
+		last_clicked_at = max(coalesce(links.last_clicked_at, 0), v.at)
+		FROM v WHERE links.key = v.key`)
+	_, err := s.wr.ExecContext(ctx, b.String(), args...)
+	return wrap(err)
+}
+
+func isConstraint(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// wrap classifies driver errors: a busy or unopenable database is
+// Unavailable; anything else Internal.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *links.Error
+	if errors.As(err, &le) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return links.Wrap(err, links.Unavailable, "database did not answer in time")
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+			return links.Wrap(err, links.Unavailable, "database unavailable")
+		}
+	}
+	return links.Wrap(err, links.Internal, "database error")
+}

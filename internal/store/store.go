@@ -1,0 +1,56 @@
+// Package store opens the links.Store that a DATABASE_URL names.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlite"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
+// Store is a links.Store that also exposes its pool for metrics.
+type Store interface {
+	links.Store
+	DB() *sql.DB
+}
+
+// Kind returns the backend a DATABASE_URL selects ("sqlite" or "postgres"),
+// or an error that says what is accepted.
+func Kind(url string) (kind, rest string, err error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return "", "", links.Errorf(links.Invalid, "DATABASE_URL %q names no file; use sqlite:PATH", url)
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "postgres", url, nil
+	default:
+		return "", "", links.Errorf(links.Invalid, "DATABASE_URL must start with sqlite: or postgres://")
+	}
+}
+
+// Open opens and migrates the store that url names.
+func Open(ctx context.Context, url string, opt Options) (Store, error) {
+	kind, rest, err := Kind(url)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "sqlite":
+		return sqlite.Open(ctx, rest, sqlite.Options(opt))
+	default:
+		return nil, links.Errorf(links.Invalid, "DATABASE_URL: PostgreSQL is not supported yet; use sqlite:PATH")
+	}
+}
