@@ -1,0 +1,70 @@
+package index
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/signpost-go/signpost/internal/links"
+)
+
+// Refresh re-reads one link from the store and publishes what it finds: the
+// link, or its absence. Replicas call it for every change notification.
+func (ix *Index) Refresh(ctx context.Context, s links.Store, key string) error {
+	l, err := s.Get(ctx, key)
+	switch links.ErrorCode(err) {
+	case "":
+		return ix.Put(l)
+	case links.NotFound:
+		ix.Remove(key)
+		return nil
+	default:
+		return err
+	}
+}
+
+// Syncer reloads the index whenever the store's change counter moves: the
+// safety net behind change notifications, and how a running server sees
+// what `signpost import` wrote to its database directly.
+type Syncer struct {
+	Index *Index
+	Store links.Store
+	Log   *slog.Logger
+	seen  int64
+}
+
+// Sync reloads the index if the store changed since the last Sync (or
+// always, the first time). It reports whether it reloaded.
+func (s *Syncer) Sync(ctx context.Context) (bool, error) {
+	v, err := s.Store.Version(ctx)
+	if err != nil {
+		return false, err
+	}
+	if v == s.seen && s.Index.Loaded() {
+		return false, nil
+	}
+	if err := s.Index.Load(ctx, s.Store); err != nil {
+		return false, err
+	}
+	s.seen = v
+	return true, nil
+}
+
+// Run syncs every interval until ctx is done.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			reloaded, err := s.Sync(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.Log.Warn("index resync failed; serving the last snapshot", "err", err)
+			} else if reloaded {
+				s.Log.Info("index resynced", "links", s.Index.Len())
+			}
+		}
+	}
+}
