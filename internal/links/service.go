@@ -1,0 +1,186 @@
+package links
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Publisher is the read model that learns of every committed change: the
+// in-memory index.
+type Publisher interface {
+	Put(Link) error
+	Remove(key string)
+	Load(ctx context.Context, s Store) error
+}
+
+// Service applies the rules of the domain to writes: names are normalised,
+// targets validated, ownership checked; then the store commits and the
+// index is updated.
+type Service struct {
+	Store Store
+	Index Publisher
+	// Enforce ownership (AUTH_MODE=proxy): writes need a user, and only a
+	// link's owner may change it. Off, everyone may edit anything.
+	Enforce bool
+	Now     func() time.Time
+}
+
+// Input is a create or update request; nil fields are left as they are.
+type Input struct {
+	Name        *string
+	URL         *string
+	Description *string
+	Owner       *string
+}
+
+// MaxDescriptionLen is the longest description accepted, in bytes.
+const MaxDescriptionLen = 2048
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) needUser(user string) error {
+	if s.Enforce && user == "" {
+		return Errorf(Unauthorized, "sign in to change links: no identity was passed by a trusted proxy")
+	}
+	return nil
+}
+
+// Validate checks l's name, target and description. It returns the parsed
+// target.
+func Validate(l Link) (*Target, error) {
+	if err := ValidateName(l.Name); err != nil {
+		return nil, err
+	}
+	t, err := ParseTarget(l.URL)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.Description) > MaxDescriptionLen {
+		return nil, Errorf(Invalid, "description is %d bytes long; the limit is %d", len(l.Description), MaxDescriptionLen)
+	}
+	return t, nil
+}
+
+// Get returns the link called name (in any spelling).
+func (s *Service) Get(ctx context.Context, name string) (Link, error) {
+	return s.Store.Get(ctx, Normalize(name))
+}
+
+// Create stores a new link owned by user (or by in.Owner when ownership is
+// not enforced).
+func (s *Service) Create(ctx context.Context, user string, in Input) (Link, error) {
+	if err := s.needUser(user); err != nil {
+		return Link{}, err
+	}
+	var l Link
+	apply(&l, in)
+	l.Name = strings.TrimSpace(l.Name)
+	l.Key = Normalize(l.Name)
+	if s.Enforce || l.Owner == "" {
+		l.Owner = user
+	}
+	if _, err := Validate(l); err != nil {
+		return Link{}, err
+	}
+	l.CreatedAt = s.now()
+	l.UpdatedAt = l.CreatedAt
+	l, err := s.Store.Create(ctx, l)
+	if err != nil {
+		return Link{}, err
+	}
+	return l, s.Index.Put(l)
+}
+
+// Update changes the fields present in in. A rename is an update of Name.
+func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link, error) {
+	if err := s.needUser(user); err != nil {
+		return Link{}, err
+	}
+	key := Normalize(name)
+	cur, err := s.Store.Get(ctx, key)
+	if err != nil {
+		return Link{}, err
+	}
+	if err := s.mayChange(user, cur); err != nil {
+		return Link{}, err
+	}
+	l := cur
+	apply(&l, in)
+	l.Name = strings.TrimSpace(l.Name)
+	l.Key = Normalize(l.Name)
+	if s.Enforce && cur.Owner == "" && in.Owner == nil {
+		l.Owner = user // claiming an unowned link
+	}
+	if _, err := Validate(l); err != nil {
+		return Link{}, err
+	}
+	l.UpdatedAt = s.now()
+	l, err = s.Store.Update(ctx, key, l)
+	if err != nil {
+		return Link{}, err
+	}
+	if l.Key != key {
+		s.Index.Remove(key)
+	}
+	return l, s.Index.Put(l)
+}
+
+// Delete removes the link called name.
+func (s *Service) Delete(ctx context.Context, user, name string) error {
+	if err := s.needUser(user); err != nil {
+		return err
+	}
+	key := Normalize(name)
+	cur, err := s.Store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if err := s.mayChange(user, cur); err != nil {
+		return err
+	}
+	if err := s.Store.Delete(ctx, key); err != nil {
+		return err
+	}
+	s.Index.Remove(key)
+	return nil
+}
+
+// Import stores every link (already validated by ReadNDJSON) in one
+// transaction and reloads the index.
+func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
+	if err := s.needUser(user); err != nil {
+		return err
+	}
+	if err := s.Store.Import(ctx, ls); err != nil {
+		return err
+	}
+	return s.Index.Load(ctx, s.Store)
+}
+
+func (s *Service) mayChange(user string, l Link) error {
+	if !s.Enforce || l.Owner == "" || l.Owner == user {
+		return nil
+	}
+	return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it", l.Name, l.Owner)
+}
+
+func apply(l *Link, in Input) {
+	if in.Name != nil {
+		l.Name = *in.Name
+	}
+	if in.URL != nil {
+		l.URL = strings.TrimSpace(*in.URL)
+	}
+	if in.Description != nil {
+		l.Description = strings.TrimSpace(*in.Description)
+	}
+	if in.Owner != nil {
+		l.Owner = strings.TrimSpace(*in.Owner)
+	}
+}

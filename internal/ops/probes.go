@@ -1,0 +1,114 @@
+// Package ops is the production plumbing around the service: probes,
+// metrics, the private debug server, continuous profiling and runtime
+// tuning.
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Probes answers /healthz and /readyz.
+//
+// Readiness means "send me traffic": the schema is migrated, the index is
+// loaded and the server is not draining. It deliberately does not depend on
+// the database once the index is loaded: redirects are served from memory,
+// and a shared database blip must not take every replica out at once. The
+// database's state is reported in the body (and in signpost_db_up).
+type Probes struct {
+	// Loaded reports whether the index has been loaded.
+	Loaded func() bool
+	// Ping checks the database.
+	Ping func(ctx context.Context) error
+
+	draining atomic.Bool
+	dbUp     atomic.Int32 // -1 unknown, 0 down, 1 up
+	dbErr    atomic.Value // string
+}
+
+// Drain makes /readyz answer 503 from now on.
+func (p *Probes) Drain() { p.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (p *Probes) Draining() bool { return p.draining.Load() }
+
+// DBUp reports the last database check: 1 up, 0 down.
+func (p *Probes) DBUp() float64 { return float64(max(p.dbUp.Load(), 0)) }
+
+// CheckDB pings the database once and records the result.
+func (p *Probes) CheckDB(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := p.Ping(ctx); err != nil {
+		p.dbUp.Store(0)
+		p.dbErr.Store(err.Error())
+		return
+	}
+	p.dbUp.Store(1)
+	p.dbErr.Store("")
+}
+
+// WatchDB checks the database every interval until ctx is done.
+func (p *Probes) WatchDB(ctx context.Context, interval time.Duration) {
+	p.CheckDB(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.CheckDB(ctx)
+		}
+	}
+}
+
+// Health is the liveness probe: the process can serve. No database call.
+func (p *Probes) Health() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+}
+
+type readiness struct {
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"`
+	Database string `json:"database"`
+	DBError  string `json:"database_error,omitempty"`
+}
+
+// Ready is the readiness probe.
+func (p *Probes) Ready() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := readiness{Status: "ready", Database: "unknown"}
+		switch p.dbUp.Load() {
+		case 0:
+			body.Database = "down"
+			body.DBError, _ = p.dbErr.Load().(string)
+		case 1:
+			body.Database = "up"
+		}
+		status := http.StatusOK
+		switch {
+		case p.draining.Load():
+			body.Status, body.Reason, status = "not ready", "shutting down", http.StatusServiceUnavailable
+		case !p.Loaded():
+			body.Status, body.Reason, status = "not ready", "link index not loaded yet", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(body)
+	})
+}
+
+// NewProbes returns probes whose database state is unknown until checked.
+func NewProbes(loaded func() bool, ping func(context.Context) error) *Probes {
+	p := &Probes{Loaded: loaded, Ping: ping}
+	p.dbUp.Store(-1)
+	return p
+}

@@ -1,0 +1,45 @@
+package ops
+
+import (
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/signpost-go/signpost/internal/buildinfo"
+	"github.com/signpost-go/signpost/internal/config"
+)
+
+// LogStartup logs one line with the version, the effective runtime tuning
+// and every setting (secrets masked).
+func LogStartup(log *slog.Logger, c config.Config) {
+	limit := debug.SetMemoryLimit(-1)
+	mem := "none"
+	if limit != math.MaxInt64 {
+		mem = formatBytes(limit)
+	}
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = "100"
+	}
+	attrs := []any{
+		"version", buildinfo.Version, "revision", buildinfo.Revision, "go", buildinfo.GoVersion(),
+		"GOMAXPROCS", runtime.GOMAXPROCS(0), "GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOGC", gogc,
+		slog.Group("settings", c.Values()...),
+	}
+	log.Info("starting signpost", attrs...)
+}
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return slog.Int64Value(n).String() + "B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return slog.Float64Value(math.Round(float64(n)/float64(div)*10)/10).String() + string("KMGTPE"[exp]) + "iB"
+}
