@@ -1,0 +1,368 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/postgres/pgtest"
+	"github.com/signpost-go/signpost/internal/store/storetest"
+)
+
+func open(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, Options{MaxOpenConns: 4, MaxIdleConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) links.Store {
+		s, err := Open(context.Background(), pgtest.NewDatabase(t), Options{MaxOpenConns: 4, MaxIdleConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func mk(name, url string) links.Link {
+	now := time.Now().UTC()
+	return links.Link{Name: name, Key: links.Normalize(name), URL: url, CreatedAt: now, UpdatedAt: now}
+}
+
+// Three replicas starting at once on an empty database: the advisory lock
+// makes them migrate one after another, and every one comes up.
+func TestMigrateConcurrently(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	const n = 3
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	stores := make([]*Store, n)
+	for i := range n {
+		wg.Go(func() {
+			stores[i], errs[i] = Open(context.Background(), url, Options{})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	ctx := context.Background()
+	want, err := stores[0].SchemaVersion(ctx)
+	if err != nil || want < 1 {
+		t.Fatalf("SchemaVersion = %d, %v", want, err)
+	}
+	for i, s := range stores {
+		if v, _ := s.SchemaVersion(ctx); v != want {
+			t.Fatalf("replica %d sees schema %d, want %d", i, v, want)
+		}
+	}
+	// Each migration was applied exactly once.
+	var rows, distinct int
+	err = stores[0].DB().QueryRowContext(ctx, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&rows, &distinct)
+	if err != nil || rows != distinct || rows != int(want) {
+		t.Fatalf("goose_db_version: %d rows, %d versions, err %v; want %d each", rows, distinct, err, want)
+	}
+	// And the schema works.
+	if _, err := stores[1].Create(ctx, mk("x", "https://x.example")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenInvalidURL(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://u:secret@127.0.0.1:notaport/db", Options{})
+	if links.ErrorCode(err) != links.Invalid {
+		t.Fatalf("error = %v (code %q), want invalid", err, links.ErrorCode(err))
+	}
+	if e := err.Error(); contains(e, "secret") {
+		t.Fatalf("error shows the password: %s", e)
+	}
+}
+
+// Nothing listens on port 1: a database that is down is Unavailable (503),
+// not Internal.
+func TestOpenUnreachable(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://u@127.0.0.1:1/db?connect_timeout=2", Options{})
+	if links.ErrorCode(err) != links.Unavailable {
+		t.Fatalf("error = %v (code %q), want unavailable", err, links.ErrorCode(err))
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// Flushes from many replicas at once, over overlapping keys in opposite
+// orders: all counts add up and no flush fails with a deadlock.
+func TestAddClicksOverlappingNoDeadlock(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	s := open(t, url)
+	const nkeys = 200
+	var keys []string
+	for i := range nkeys {
+		l := mk(fmt.Sprintf("k%03d", i), "https://x.example")
+		if _, err := s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, l.Key)
+	}
+	const workers, rounds = 4, 20
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range workers {
+		r := open(t, url) // a replica of its own
+		wg.Go(func() {
+			for range rounds {
+				cs := make([]links.Click, 0, nkeys)
+				for _, k := range keys {
+					cs = append(cs, links.Click{Key: k, N: 1, Last: time.Now()})
+				}
+				if w%2 == 1 {
+					slices.Reverse(cs)
+				}
+				if err := r.AddClicks(ctx, cs); err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.FailNow()
+	}
+	for _, k := range []string{keys[0], keys[nkeys/2], keys[nkeys-1]} {
+		l, err := s.Get(ctx, k)
+		if err != nil || l.Clicks != workers*rounds {
+			t.Fatalf("%s: %d clicks (%v), want %d", k, l.Clicks, err, workers*rounds)
+		}
+	}
+}
+
+// recorder collects what Listen delivers.
+type recorder struct {
+	keys       chan string
+	reconnects chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{keys: make(chan string, 1000), reconnects: make(chan struct{}, 100)}
+}
+
+func (r *recorder) onChange(k string) { r.keys <- k }
+func (r *recorder) onReconnect()      { r.reconnects <- struct{}{} }
+
+func (r *recorder) waitReconnect(t *testing.T, within time.Duration) {
+	t.Helper()
+	select {
+	case <-r.reconnects:
+	case <-time.After(within):
+		t.Fatalf("no (re)connection within %v", within)
+	}
+}
+
+// waitKeys waits for exactly want (in any order) within d of now, and
+// returns how long the last one took.
+func (r *recorder) waitKeys(t *testing.T, d time.Duration, want ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var got []string
+	deadline := time.After(d)
+	for len(got) < len(want) {
+		select {
+		case k := <-r.keys:
+			got = append(got, k)
+		case <-deadline:
+			t.Fatalf("notifications within %v: %q, want %q", d, got, want)
+		}
+	}
+	slices.Sort(got)
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("notifications %q, want %q", got, want)
+	}
+	return time.Since(start)
+}
+
+func (r *recorder) wantQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case k := <-r.keys:
+		t.Fatalf("unexpected notification %q", k)
+	case <-time.After(d):
+	}
+}
+
+func listen(t *testing.T, s *Store) *recorder {
+	t.Helper()
+	r := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Listen(ctx, r.onChange, r.onReconnect) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Listen returned %v after cancel", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Listen did not return within 5s of cancel")
+		}
+	})
+	r.waitReconnect(t, 5*time.Second)
+	return r
+}
+
+// A change committed through one replica's store reaches a listener on
+// another within a second, with the key(s) it touched.
+func TestListenDeliversChanges(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	a, b := open(t, url), open(t, url)
+	r := listen(t, b)
+
+	if _, err := a.Create(ctx, mk("Docs", "https://a.example")); err != nil {
+		t.Fatal(err)
+	}
+	d := r.waitKeys(t, time.Second, "docs")
+	t.Logf("create delivered in %v", d)
+
+	if _, err := a.Update(ctx, "docs", mk("Docs", "https://b.example")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "docs")
+
+	if _, err := a.Update(ctx, "docs", mk("Manual", "https://b.example")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "docs", "manual") // a rename names both keys
+
+	// Clicks are not changes of the link set.
+	if err := a.AddClicks(ctx, []links.Click{{Key: "manual", N: 3, Last: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	// Nor are failed writes: a rolled-back change notifies nobody.
+	if _, err := a.Create(ctx, mk("manual", "https://c.example")); links.ErrorCode(err) != links.Conflict {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	r.wantQuiet(t, 300*time.Millisecond)
+
+	if err := a.Delete(ctx, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "manual")
+
+	// An import asks for one resync instead of naming every link.
+	if err := a.Import(ctx, []links.Link{mk("x", "https://x.example"), mk("y", "https://y.example")}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitReconnect(t, time.Second)
+	r.wantQuiet(t, 300*time.Millisecond)
+	for _, k := range []string{"x", "y"} {
+		if _, err := b.Get(ctx, k); err != nil {
+			t.Fatalf("imported %s: %v", k, err)
+		}
+	}
+}
+
+// The listener notices that its connection was killed, reconnects by
+// itself, says so, and goes on delivering.
+func TestListenReconnectsAfterTerminate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	a, b := open(t, url), open(t, url)
+	r := listen(t, b)
+	for round := range 3 {
+		pgtest.Exec(t, url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'signpost listener'`)
+		r.waitReconnect(t, 3*time.Second)
+		name := fmt.Sprintf("after%d", round)
+		if _, err := a.Create(ctx, mk(name, "https://a.example")); err != nil {
+			t.Fatal(err)
+		}
+		r.waitKeys(t, time.Second, name)
+	}
+}
+
+// An idle listener pings its connection and keeps receiving afterwards.
+func TestListenIdlePing(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a, b := open(t, url), open(t, url)
+	b.idlePing = 100 * time.Millisecond
+	r := listen(t, b)
+	time.Sleep(500 * time.Millisecond) // several idle timeouts and pings
+	select {
+	case <-r.reconnects:
+		t.Fatal("idle timeouts made the listener reconnect")
+	default:
+	}
+	if _, err := a.Create(context.Background(), mk("late", "https://a.example")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "late")
+}
+
+// The database goes away and comes back: reads and writes answer
+// Unavailable meanwhile, then work again on the same Store without a
+// reopen, and the listener reconnects and delivers later changes.
+func TestOutageAndRecovery(t *testing.T) {
+	url, srv := pgtest.NewOutage(t)
+	ctx := context.Background()
+	a, b := open(t, url), open(t, url)
+	b.minBackoff, b.maxBackoff = 50*time.Millisecond, 500*time.Millisecond
+	r := listen(t, b)
+	if _, err := a.Create(ctx, mk("before", "https://a.example")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "before")
+
+	srv.Stop()
+	for name, err := range map[string]error{
+		"Create":    func() error { _, err := a.Create(ctx, mk("during", "https://a.example")); return err }(),
+		"Get":       func() error { _, err := a.Get(ctx, "before"); return err }(),
+		"AddClicks": a.AddClicks(ctx, []links.Click{{Key: "before", N: 1, Last: time.Now()}}),
+		"Version":   func() error { _, err := a.Version(ctx); return err }(),
+		"Ping":      a.Ping(ctx),
+	} {
+		if links.ErrorCode(err) != links.Unavailable {
+			t.Errorf("%s while down: %v (code %q), want unavailable", name, err, links.ErrorCode(err))
+		}
+	}
+	time.Sleep(time.Second) // several failed reconnects
+
+	srv.Start()
+	if _, err := a.Create(ctx, mk("after", "https://a.example")); err != nil {
+		t.Fatalf("first write after recovery: %v", err)
+	}
+	r.waitReconnect(t, 3*time.Second)
+	// "after" may have been committed before the listener was back; the
+	// reconnect is what tells the caller to resync. Later ones arrive.
+	select {
+	case <-r.keys:
+	default:
+	}
+	if _, err := a.Create(ctx, mk("later", "https://a.example")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitKeys(t, time.Second, "later")
+}
