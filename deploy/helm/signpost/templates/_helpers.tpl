@@ -1,0 +1,120 @@
+{{/*
+Chart name, truncated to 63 characters (a DNS label).
+*/}}
+{{- define "signpost.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects: the release name, plus the chart name
+unless the release name already contains it ("signpost" stays "signpost").
+*/}}
+{{- define "signpost.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "signpost.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The standard app.kubernetes.io labels on every object.
+*/}}
+{{- define "signpost.labels" -}}
+helm.sh/chart: {{ include "signpost.chart" . }}
+{{ include "signpost.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "signpost.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/component: server
+app.kubernetes.io/part-of: signpost
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of the release (a Deployment's selector is immutable).
+*/}}
+{{- define "signpost.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "signpost.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the pods run as.
+*/}}
+{{- define "signpost.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "signpost.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Image tag: image.tag, else the chart's appVersion.
+*/}}
+{{- define "signpost.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag }}
+{{- end }}
+
+{{/*
+"true" when the kubelet can run the preStop sleep action (Kubernetes 1.30+,
+where PodLifecycleSleepAction is on by default) and a sleep is configured.
+Otherwise the same wait is done by the server itself through SHUTDOWN_DELAY.
+*/}}
+{{- define "signpost.preStopSleep" -}}
+{{- if and (gt (int .Values.shutdown.preStopSleepSeconds) 0) (semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version) }}true{{ end }}
+{{- end }}
+
+{{/*
+SHUTDOWN_DELAY: zero when preStop sleeps (the wait already happened before
+SIGTERM), else the configured wait.
+*/}}
+{{- define "signpost.shutdownDelay" -}}
+{{- if include "signpost.preStopSleep" . }}0s{{ else }}{{ int .Values.shutdown.preStopSleepSeconds }}s{{ end }}
+{{- end }}
+
+{{/*
+Name of the sqlite PersistentVolumeClaim.
+*/}}
+{{- define "signpost.pvcName" -}}
+{{- default (printf "%s-data" (include "signpost.fullname" .)) .Values.database.sqlite.persistence.existingClaim }}
+{{- end }}
+
+{{/*
+Fail early, with a clear message, on combinations the schema cannot express.
+*/}}
+{{- define "signpost.validate" -}}
+{{- $reserved := list "DATABASE_URL" "HTTP_ADDR" "SHUTDOWN_DELAY" "SHUTDOWN_TIMEOUT" "DEBUG_ADDR" "PYROSCOPE_SERVER" "METRICS_ADDR" }}
+{{- range $name, $_ := .Values.env }}
+{{- if has $name $reserved }}
+{{- fail (printf "env.%s is set by the chart; use the dedicated value instead (see values.yaml)" $name) }}
+{{- end }}
+{{- end }}
+{{- $fromSecrets := list }}
+{{- range .Values.secrets }}
+{{- if hasKey $.Values.env .name }}
+{{- fail (printf "%s is set both in env and in secrets" .name) }}
+{{- end }}
+{{- if has .name $fromSecrets }}
+{{- fail (printf "%s appears twice in secrets" .name) }}
+{{- end }}
+{{- $fromSecrets = append $fromSecrets .name }}
+{{- end }}
+{{- if and (eq .Values.database.mode "postgres") (not (has "DATABASE_URL" $fromSecrets)) }}
+{{- fail "database.mode=postgres needs a secrets entry for DATABASE_URL (name: DATABASE_URL, secretName, secretKey)" }}
+{{- end }}
+{{- if and .Values.pyroscope.enabled (not .Values.pyroscope.server) }}
+{{- fail "pyroscope.enabled=true needs pyroscope.server" }}
+{{- end }}
+{{- end }}
