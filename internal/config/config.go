@@ -64,7 +64,15 @@ func (s Setting) Flag() string { return strings.ReplaceAll(strings.ToLower(s.Env
 // Settings lists every setting in the order --help shows them.
 func Settings() []Setting {
 	return []Setting{
-		str("HTTP_ADDR", ":8080", "address the public HTTP server listens on (redirects, UI, API, probes, metrics)", func(c *Config) *string { return &c.HTTPAddr }),
+		{Env: "HTTP_ADDR", Default: ":8080", Usage: "address the public HTTP server listens on (redirects, UI, API, probes, metrics)",
+			set: func(c *Config, v string) error {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port or :port")
+				}
+				c.HTTPAddr = v
+				return nil
+			},
+			get: func(c *Config) string { return c.HTTPAddr }},
 		{Env: "DATABASE_URL", Default: "sqlite:signpost.db", Secret: true,
 			Usage: "sqlite:PATH for one SQLite file, or postgres://user:pass@host/db for PostgreSQL (needed for several replicas)",
 			set: func(c *Config, v string) error {

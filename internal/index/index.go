@@ -68,6 +68,17 @@ func (ix *Index) Lookup(key string) (*Entry, bool) {
 	return e, ok
 }
 
+// LookupName returns the entry for a name in any spelling (go/Foo-Bar finds
+// foobar) without allocating: the redirect hot path.
+func (ix *Index) LookupName(name string) (*Entry, bool) {
+	var buf [links.MaxNameLen]byte
+	if len(name) > len(buf) {
+		return nil, false
+	}
+	e, ok := ix.cur.Load().byKey[string(links.AppendKey(buf[:0], name))]
+	return e, ok
+}
+
 // Len is the number of links in the current snapshot.
 func (ix *Index) Len() int { return ix.cur.Load().Len() }
 
@@ -80,6 +91,22 @@ func (ix *Index) Pending(key string) int64 {
 		return e.clicks.n.Load()
 	}
 	return 0
+}
+
+// WithPending returns l with the clicks not yet in the store added, so
+// that what users see is current.
+func (ix *Index) WithPending(l links.Link) links.Link {
+	e, ok := ix.Lookup(l.Key)
+	if !ok {
+		return l
+	}
+	if n := e.clicks.n.Load(); n > 0 {
+		l.Clicks += n
+		if last := time.UnixMicro(e.clicks.last.Load()).UTC(); last.After(l.LastClickedAt) {
+			l.LastClickedAt = last
+		}
+	}
+	return l
 }
 
 // Load replaces the whole snapshot with the store's links (start-up and

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
@@ -30,12 +31,16 @@ type Syncer struct {
 	Index *Index
 	Store links.Store
 	Log   *slog.Logger
-	seen  int64
+
+	mu   sync.Mutex // Run and a change listener's reconnects both Sync
+	seen int64
 }
 
 // Sync reloads the index if the store changed since the last Sync (or
 // always, the first time). It reports whether it reloaded.
 func (s *Syncer) Sync(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, err := s.Store.Version(ctx)
 	if err != nil {
 		return false, err

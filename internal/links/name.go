@@ -37,6 +37,22 @@ func Normalize(name string) string {
 	return b.String()
 }
 
+// AppendKey appends Normalize(name) to dst. With a stack buffer as dst,
+// a map lookup by string(AppendKey(buf[:0], name)) does not allocate.
+func AppendKey(dst []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-':
+		case 'A' <= c && c <= 'Z':
+			dst = append(dst, c+'a'-'A')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
 // ValidateName reports whether name may be used for a link: 1–100 letters,
 // digits, '-', '_' or '.', starting with a letter or digit, and not reserved.
 func ValidateName(name string) error {

@@ -2,9 +2,11 @@ package links
 
 import (
 	"bytes"
+	"errors"
 	"net/url"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // MaxURLLen is the longest target accepted, in bytes.
@@ -60,6 +62,9 @@ func parseTemplate(raw string) (*Target, error) {
 	if err != nil {
 		return nil, Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
 	}
+	if err := checkNodes(tmpl.Tree.Root); err != nil {
+		return nil, err
+	}
 	t := &Target{raw: raw, tmpl: tmpl}
 	// Execute once with sample data: unknown fields and a result that is not
 	// an http(s) URL are refused now rather than at redirect time.
@@ -73,6 +78,32 @@ func parseTemplate(raw string) (*Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkNodes refuses loops and template calls: a target template is a
+// short expression, and range over a large number would let anyone who may
+// save a link burn CPU on every redirect.
+func checkNodes(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkNodes(c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return errors.Join(checkNodes(n.List), checkNodes(n.ElseList))
+	case *parse.WithNode:
+		return errors.Join(checkNodes(n.List), checkNodes(n.ElseList))
+	case *parse.RangeNode:
+		return Errorf(Invalid, "url template may not use range")
+	case *parse.TemplateNode:
+		return Errorf(Invalid, "url template may not call other templates")
+	}
+	return nil
 }
 
 func trimTemplateErr(err error) string {
@@ -126,26 +157,26 @@ func (t *Target) Expand(rest, query, user string) (string, error) {
 	if rest == "" && query == "" {
 		return t.raw, nil
 	}
-	n := len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3
-	b := make([]byte, 0, n)
-	b = append(b, t.prefix...)
+	var b strings.Builder
+	b.Grow(len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3)
+	b.WriteString(t.prefix)
 	if len(rest) > 0 && rest[0] == '/' && len(t.prefix) > 0 && t.prefix[len(t.prefix)-1] == '/' {
 		rest = rest[1:] // https://x/docs/ + /a → https://x/docs/a
 	}
-	b = append(b, rest...)
+	b.WriteString(rest)
 	if t.query != "" || query != "" {
-		b = append(b, '?')
-		b = append(b, t.query...)
+		b.WriteByte('?')
+		b.WriteString(t.query)
 		if t.query != "" && query != "" {
-			b = append(b, '&')
+			b.WriteByte('&')
 		}
-		b = append(b, query...)
+		b.WriteString(query)
 	}
 	if t.fragment != "" {
-		b = append(b, '#')
-		b = append(b, t.fragment...)
+		b.WriteByte('#')
+		b.WriteString(t.fragment)
 	}
-	return string(b), nil
+	return b.String(), nil
 }
 
 func (t *Target) execute(d TemplateData) (string, error) {

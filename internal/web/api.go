@@ -44,8 +44,7 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 
 // record returns l as the API shows it, with clicks not yet flushed added.
 func (s *Server) record(l links.Link) links.Record {
-	l.Clicks += s.opt.Index.Pending(l.Key)
-	return links.ToRecord(l)
+	return links.ToRecord(s.opt.Index.WithPending(l))
 }
 
 type linkBody struct {

@@ -28,7 +28,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 			name = n
 		}
 	}
-	e, ok := s.opt.Index.Lookup(links.Normalize(name))
+	e, ok := s.opt.Index.LookupName(name)
 	if !ok {
 		if s.opt.OnRedirect != nil {
 			s.opt.OnRedirect(false)

@@ -48,6 +48,8 @@ type Server struct {
 	osd    *texttemplate.Template
 	assets http.Handler
 	h      http.Handler
+	// redirectH is the "GET /" route's handler with its middleware.
+	redirectH http.Handler
 }
 
 // New parses the embedded templates and builds the handler.
@@ -85,7 +87,15 @@ func New(opt Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path) {
+		// Redirects: the same handler and middleware the mux would pick.
+		// Safe methods need no CSRF check.
+		s.redirectH.ServeHTTP(w, r)
+		return
+	}
+	s.h.ServeHTTP(w, r)
+}
 
 func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -70,7 +70,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) withPending(ls []links.Link) []links.Link {
 	for i := range ls {
-		ls[i].Clicks += s.opt.Index.Pending(ls[i].Key)
+		ls[i] = s.opt.Index.WithPending(ls[i])
 	}
 	return ls
 }
@@ -136,7 +136,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		s.errPage(w, r, err)
 		return
 	}
-	l.Clicks += s.opt.Index.Pending(l.Key)
+	l = s.opt.Index.WithPending(l)
 	s.render(w, r, http.StatusOK, "link", map[string]any{
 		"Link": l, "Form": formValues{l.Name, l.URL, l.Description, l.Owner},
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),

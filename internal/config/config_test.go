@@ -1,0 +1,120 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, rest, err := Parse("serve", "serve", nil, env(nil), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("rest = %v", rest)
+	}
+	if c.HTTPAddr != ":8080" || c.DatabaseURL != "sqlite:signpost.db" || c.LogFormat != "json" || c.AuthMode != "none" ||
+		c.AuthProxyHeader != "X-Forwarded-Email" || len(c.TrustedProxies) != 2 || c.ClickFlushInterval != 10*time.Second ||
+		c.DebugAddr != "127.0.0.1:6060" || c.ReadHeaderTimeout != 5*time.Second || c.ReadTimeout != 15*time.Second ||
+		c.WriteTimeout != 30*time.Second || c.IdleTimeout != 120*time.Second || c.MaxHeaderBytes != 64<<10 ||
+		c.DBMaxOpenConns != 25 || c.DBMaxIdleConns != 25 || c.DBConnMaxLifetime != 5*time.Minute ||
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 25*time.Second || c.ResyncInterval != 30*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEnvAndFlagPrecedence(t *testing.T) {
+	e := env(map[string]string{"HTTP_ADDR": ":9000", "LOG_LEVEL": "debug", "SHUTDOWN_DELAY": "0", "DEBUG_ADDR": "off", "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7/32"})
+	c, _, err := Parse("serve", "serve", []string{"--http-addr", "127.0.0.1:9001"}, e, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:9001" {
+		t.Errorf("flag did not win over env: %q", c.HTTPAddr)
+	}
+	if c.LogLevel.String() != "DEBUG" || c.ShutdownDelay != 0 || c.DebugAddr != "" {
+		t.Errorf("env not applied: %+v", c)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Errorf("TRUSTED_PROXIES = %v", c.TrustedProxies)
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	tests := []struct{ env, val string }{
+		{"HTTP_ADDR", "8080"},
+		{"DATABASE_URL", "mysql://x"},
+		{"DATABASE_URL", "sqlite:"},
+		{"LOG_LEVEL", "verbose"},
+		{"LOG_FORMAT", "xml"},
+		{"AUTH_MODE", "oauth"},
+		{"AUTH_PROXY_HEADER", "X Email"},
+		{"TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"CLICK_FLUSH_INTERVAL", "10"},
+		{"CLICK_FLUSH_INTERVAL", "0s"},
+		{"SHUTDOWN_DELAY", "-1s"},
+		{"DB_MAX_OPEN_CONNS", "0"},
+		{"HTTP_MAX_HEADER_BYTES", "lots"},
+		{"PYROSCOPE_SERVER", "pyroscope:4040"},
+	}
+	for _, tt := range tests {
+		_, _, err := Parse("serve", "serve", nil, env(map[string]string{tt.env: tt.val}), nil, nil, nil)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(ue.Msg, tt.env) || strings.Contains(ue.Msg, "\n") {
+			t.Errorf("%s=%q: err = %v, want a one-line UsageError naming %s", tt.env, tt.val, err, tt.env)
+		}
+	}
+}
+
+func TestBadFlag(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"--log-level", "loud"}} {
+		_, _, err := Parse("serve", "serve", args, env(nil), nil, nil, nil)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want UsageError", args, err)
+		}
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := Parse("serve", "serve [flags]", []string{"--help"}, env(nil), nil, &out, nil)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range Settings() {
+		if !strings.Contains(out.String(), "--"+s.Flag()) || !strings.Contains(out.String(), s.Env) {
+			t.Errorf("--help lacks %s", s.Env)
+		}
+	}
+	for _, r := range Runtime {
+		if !strings.Contains(out.String(), r[0]) {
+			t.Errorf("--help lacks runtime variable %s", r[0])
+		}
+	}
+}
+
+func TestValuesMaskSecrets(t *testing.T) {
+	c, _, err := Parse("serve", "serve", nil, env(map[string]string{
+		"DATABASE_URL": "postgres://signpost:hunter2@db:5432/signpost", "PYROSCOPE_SERVER": "https://u:tok@pyro.example"}), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, v := range c.Values() {
+		b.WriteString(strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(v), "\n", " ")))
+	}
+	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "tok@") {
+		t.Fatalf("secret printed: %s", b.String())
+	}
+	if !strings.Contains(b.String(), "signpost:xxxxx@db:5432") {
+		t.Fatalf("masked URL missing: %s", b.String())
+	}
+}

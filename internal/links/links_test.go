@@ -1,0 +1,183 @@
+package links
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"docs": "docs", "Docs": "docs", "Foo-Bar": "foobar", "foo--bar-": "foobar",
+		"a_b.c": "a_b.c", "ABC-123": "abc123", "": "",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+		msg  string
+	}{
+		{"docs", true, ""},
+		{"Foo-Bar_1.2", true, ""},
+		{"9lives", true, ""},
+		{strings.Repeat("a", 100), true, ""},
+		{strings.Repeat("a", 101), false, "limit is 100"},
+		{"", false, "required"},
+		{"-docs", false, "start with a letter or digit"},
+		{"_docs", false, "start with a letter or digit"},
+		{".docs", false, "start with a letter or digit"},
+		{"a b", false, "contains"},
+		{"a/b", false, "contains"},
+		{"ünï", false, "start with"},
+		{"api", false, "reserved"},
+		{"API", false, "reserved"},
+		{"healthz", false, "reserved"},
+		{"ready-z", false, "reserved"}, // normalises to readyz
+		{"metrics", false, "reserved"},
+		{"-", false, "start with"},
+	}
+	for _, tt := range tests {
+		err := ValidateName(tt.name)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidateName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+			continue
+		}
+		if err != nil {
+			if ErrorCode(err) != Invalid || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("ValidateName(%q) = %v (%s), want Invalid containing %q", tt.name, err, ErrorCode(err), tt.msg)
+			}
+		}
+	}
+}
+
+func TestParseTargetRefuses(t *testing.T) {
+	tests := []struct{ url, msg string }{
+		{"", "required"},
+		{"javascript:alert(1)", `scheme "javascript" is not allowed`},
+		{"JavaScript:alert(1)", "not allowed"},
+		{"data:text/html,hi", "not allowed"},
+		{"file:///etc/passwd", "not allowed"},
+		{"ftp://x.example/", "not allowed"},
+		{"/relative/path", "relative"},
+		{"example.com/x", "relative"},
+		{"https://", "no host"},
+		{"http://[::1", "malformed"},
+		{"https://a.example/ b", "spaces"},
+		{"https://a.example/" + strings.Repeat("x", MaxURLLen), "limit is 8192"},
+		{"https://x.example/{{.Nope}}", "does not run"},
+		{"https://x.example/{{.Path", "does not parse"},
+		{"{{.Path}}", "not valid"},
+		{"https://x.example/{{range 1000000000}}{{end}}", "may not use range"},
+		{`{{define "x"}}y{{end}}https://x.example/{{template "x"}}`, "may not call"},
+		{"{{if .Path}}https://x.example{{end}}", "not valid"},
+	}
+	for _, tt := range tests {
+		_, err := ParseTarget(tt.url)
+		if err == nil {
+			t.Errorf("ParseTarget(%.40q) accepted", tt.url)
+			continue
+		}
+		if ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), tt.msg) {
+			t.Errorf("ParseTarget(%.40q) = %q, want Invalid containing %q", tt.url, ErrorMessage(err), tt.msg)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	tests := []struct {
+		target, rest, query, user, want string
+	}{
+		{"https://x.example/docs", "", "", "", "https://x.example/docs"},
+		{"https://x.example/docs", "/a/b", "", "", "https://x.example/docs/a/b"},
+		{"https://x.example/docs/", "/a/b", "", "", "https://x.example/docs/a/b"},
+		{"https://x.example/docs/", "", "x=1", "", "https://x.example/docs/?x=1"},
+		{"https://x.example", "/a", "", "", "https://x.example/a"},
+		{"https://x.example/s?q=go", "/more", "x=1&y=2", "", "https://x.example/s/more?q=go&x=1&y=2"},
+		{"https://x.example/s?q=go", "", "", "", "https://x.example/s?q=go"},
+		{"https://x.example/p#frag", "/a", "x=1", "", "https://x.example/p/a?x=1#frag"},
+		{"https://x.example/p", "/a%2Fb", "", "", "https://x.example/p/a%2Fb"},
+		{"HTTPS://X.example/p", "/a", "", "", "https://X.example/p/a"},
+		{"https://github.com/search?q={{QueryEscape .Path}}", "/a b", "", "", "https://github.com/search?q=a+b"},
+		{"https://x.example/{{PathEscape .Path}}", "/a/b", "", "", "https://x.example/a%2Fb"},
+		{"https://x.example/u/{{.User}}?{{.Query}}", "", "k=v", "me@x", "https://x.example/u/me@x?k=v"},
+		{"https://x.example/{{if .Path}}p/{{.Path}}{{else}}home{{end}}", "", "", "", "https://x.example/home"},
+	}
+	for _, tt := range tests {
+		tg, err := ParseTarget(tt.target)
+		if err != nil {
+			t.Fatalf("ParseTarget(%q): %v", tt.target, err)
+		}
+		got, err := tg.Expand(tt.rest, tt.query, tt.user)
+		if err != nil || got != tt.want {
+			t.Errorf("Expand(%q, %q, %q) on %q = %q, %v; want %q", tt.rest, tt.query, tt.user, tt.target, got, err, tt.want)
+		}
+	}
+}
+
+func TestExpandTemplateRefusesNonHTTP(t *testing.T) {
+	tg, err := ParseTarget(`{{if eq .Path "x"}}javascript:alert(1){{else}}https://ok.example{{end}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Expand("/x", "", ""); err == nil {
+		t.Fatal("template expanding to javascript: was accepted")
+	}
+}
+
+func TestReadNDJSON(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	in := `{"name":"docs","url":"https://d.example","description":"D","owner":"a@x","clicks":4,"last_clicked_at":"2025-05-05T00:00:00Z","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-02-01T00:00:00Z"}
+
+{"Short":"gl","Long":"https://golink.example/{{.Path}}","Created":"2023-01-01T00:00:00Z","LastEdit":"2023-06-01T00:00:00Z","Owner":"b@x"}
+{"name":"fresh","url":"https://f.example"}
+`
+	ls, err := ReadNDJSON(strings.NewReader(in), now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 3 {
+		t.Fatalf("got %d links", len(ls))
+	}
+	if l := ls[0]; l.Key != "docs" || l.Clicks != 4 || l.Owner != "a@x" || l.CreatedAt.Year() != 2024 || l.UpdatedAt.Month() != 2 || l.LastClickedAt.Year() != 2025 {
+		t.Errorf("own format: %+v", l)
+	}
+	if l := ls[1]; l.Name != "gl" || l.URL != "https://golink.example/{{.Path}}" || l.Owner != "b@x" || l.CreatedAt.Year() != 2023 || l.UpdatedAt.Month() != 6 {
+		t.Errorf("golink format: %+v", l)
+	}
+	if l := ls[2]; !l.CreatedAt.Equal(now) || !l.UpdatedAt.Equal(now) || !l.LastClickedAt.IsZero() {
+		t.Errorf("defaults: %+v", l)
+	}
+}
+
+func TestReadNDJSONNamesBadLine(t *testing.T) {
+	tests := []struct{ in, msg string }{
+		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\nnot json\n", "line 2: not a JSON object"},
+		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n\n{\"name\":\"b\",\"url\":\"javascript:x\"}\n", "line 3: url scheme"},
+		{"{\"name\":\"api\",\"url\":\"https://a.example\"}\n", "line 1: name \"api\" is reserved"},
+		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n{\"name\":\"A\",\"url\":\"https://b.example\"}\n", "line 2: name \"A\" repeats line 1"},
+		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":\"x\"}\n", "line 1: not a JSON object: field \"clicks\""},
+		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":-1}\n", "line 1: clicks must not be negative"},
+		{"[1,2]\n", "line 1: not a JSON object"},
+	}
+	for _, tt := range tests {
+		_, err := ReadNDJSON(strings.NewReader(tt.in), time.Now(), nil)
+		if err == nil || ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), tt.msg) {
+			t.Errorf("ReadNDJSON(%q) = %v, want Invalid containing %q", tt.in, err, tt.msg)
+		}
+	}
+}
+
+func TestMergeClicks(t *testing.T) {
+	t1 := time.Unix(100, 0)
+	t2 := time.Unix(200, 0)
+	got := MergeClicks([]Click{{"a", 1, t2}, {"b", 2, t1}, {"a", 3, t1}})
+	if len(got) != 2 || got[0].N != 4 || !got[0].Last.Equal(t2) || got[1].N != 2 {
+		t.Fatalf("MergeClicks = %+v", got)
+	}
+}

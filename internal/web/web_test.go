@@ -1,0 +1,506 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signpost-go/signpost/internal/auth"
+	"github.com/signpost-go/signpost/internal/index"
+	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlite"
+	"github.com/signpost-go/signpost/internal/web"
+)
+
+type testServer struct {
+	*httptest.Server
+	store *sqlite.Store
+	index *index.Index
+}
+
+// newTestServer runs the full handler over a real SQLite file. proxyAuth
+// turns on AUTH_MODE=proxy with loopback trusted.
+func newTestServer(t testing.TB, proxyAuth bool) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"), sqlite.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ix := index.New(log)
+	if err := ix.Load(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	h, err := web.New(web.Options{
+		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth},
+		Index: ix,
+		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
+			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
+		Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testServer{Server: srv, store: st, index: ix}
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (ts *testServer) do(t testing.TB, method, path, body string, hdr ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+func (ts *testServer) create(t testing.TB, name, target string) {
+	t.Helper()
+	r := ts.do(t, "POST", "/api/v1/links", fmt.Sprintf(`{"name":%q,"url":%q}`, name, target))
+	if r.status != http.StatusCreated {
+		t.Fatalf("create %s: %d %s", name, r.status, r.body)
+	}
+}
+
+func wantError(t *testing.T, r response, status int, code links.Code, msg string) {
+	t.Helper()
+	var body struct {
+		Error struct {
+			Code    links.Code `json:"code"`
+			Message string     `json:"message"`
+		} `json:"error"`
+	}
+	if r.status != status {
+		t.Fatalf("status = %d, want %d (body %s)", r.status, status, r.body)
+	}
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+		t.Fatalf("error body is not JSON: %q", r.body)
+	}
+	if body.Error.Code != code || !strings.Contains(body.Error.Message, msg) {
+		t.Fatalf("error = %+v, want code %q containing %q", body.Error, code, msg)
+	}
+}
+
+func TestRedirect(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "Team-Docs", "https://docs.example/base?lang=en")
+	tests := []struct {
+		path, want string
+	}{
+		{"/team-docs", "https://docs.example/base?lang=en"},
+		{"/teamdocs", "https://docs.example/base?lang=en"},
+		{"/TEAMDOCS/a/b?x=1", "https://docs.example/base/a/b?lang=en&x=1"},
+		{"/Team-Docs/", "https://docs.example/base/?lang=en"},
+		{"/teamdocs/a%2Fb%20c", "https://docs.example/base/a%2Fb%20c?lang=en"},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, "GET", tt.path, "")
+		if r.status != http.StatusFound || r.header.Get("Location") != tt.want {
+			t.Errorf("GET %s = %d %q, want 302 %q", tt.path, r.status, r.header.Get("Location"), tt.want)
+		}
+	}
+	if got := ts.index.Pending("teamdocs"); got != int64(len(tests)) {
+		t.Errorf("pending clicks = %d, want %d", got, len(tests))
+	}
+	r := ts.do(t, "HEAD", "/teamdocs", "")
+	if r.status != http.StatusFound {
+		t.Errorf("HEAD = %d", r.status)
+	}
+	if r := ts.do(t, "GET", "/", ""); r.status != http.StatusFound || r.header.Get("Location") != "/-/" {
+		t.Errorf("GET / = %d %q", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestRedirectTemplate(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "gh", "https://github.com/search?q={{QueryEscape .Path}}&{{.Query}}")
+	r := ts.do(t, "GET", "/gh/go%20vet?type=code", "")
+	if want := "https://github.com/search?q=go+vet&type=code"; r.status != 302 || r.header.Get("Location") != want {
+		t.Fatalf("got %d %q, want %q", r.status, r.header.Get("Location"), want)
+	}
+}
+
+func TestNotFoundOffersCreation(t *testing.T) {
+	ts := newTestServer(t, false)
+	r := ts.do(t, "GET", "/newthing/x", "")
+	if r.status != http.StatusNotFound {
+		t.Fatalf("status %d", r.status)
+	}
+	for _, want := range []string{`action="/-/links"`, `name="name" value="newthing"`, `name="url"`, "go/newthing does not exist yet"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("not-found page lacks %q", want)
+		}
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("content type %q", ct)
+	}
+	r = ts.do(t, "GET", "/bad%20name", "")
+	if r.status != 404 || strings.Contains(r.body, `action="/-/links"`) || !strings.Contains(r.body, "cannot be a link name") {
+		t.Errorf("invalid name page: %d", r.status)
+	}
+}
+
+func TestAPICreateValidation(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://d.example")
+	big := strings.Repeat("x", 70<<10)
+	tests := []struct {
+		name, body string
+		status     int
+		code       links.Code
+		msg        string
+	}{
+		{"duplicate", `{"name":"Docs","url":"https://e.example"}`, 409, links.Conflict, "already exists"},
+		{"reserved", `{"name":"metrics","url":"https://e.example"}`, 400, links.Invalid, "reserved"},
+		{"bad name", `{"name":"a b","url":"https://e.example"}`, 400, links.Invalid, "contains"},
+		{"javascript", `{"name":"x","url":"javascript:alert(1)"}`, 400, links.Invalid, "not allowed"},
+		{"relative", `{"name":"x","url":"/etc"}`, 400, links.Invalid, "relative"},
+		{"bad template", `{"name":"x","url":"https://x.example/{{.Nope}}"}`, 400, links.Invalid, "template"},
+		{"missing url", `{"name":"x"}`, 400, links.Invalid, "url is required"},
+		{"not json", `{"name":`, 400, links.Invalid, "not valid JSON"},
+		{"unknown field", `{"name":"x","url":"https://x.example","colour":"red"}`, 400, links.Invalid, "colour"},
+		{"empty", ``, 400, links.Invalid, "empty"},
+		{"too large", `{"name":"x","url":"https://x.example","description":"` + big + `"}`, 413, links.TooLarge, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", ts.URL+"/api/v1/links", strings.NewReader(tt.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantError(t, response{resp.StatusCode, resp.Header, string(b)}, tt.status, tt.code, tt.msg)
+		})
+	}
+}
+
+func TestAPICRUD(t *testing.T) {
+	ts := newTestServer(t, false)
+	r := ts.do(t, "POST", "/api/v1/links", `{"name":"Wiki","url":"https://wiki.example","description":"the wiki"}`)
+	if r.status != 201 || r.header.Get("Location") != "/api/v1/links/Wiki" {
+		t.Fatalf("create: %d %v", r.status, r.header)
+	}
+	var rec links.Record
+	json.Unmarshal([]byte(r.body), &rec)
+	if rec.Name != "Wiki" || rec.Description != "the wiki" || rec.CreatedAt.IsZero() || rec.LastClickedAt != nil {
+		t.Fatalf("created record %+v", rec)
+	}
+	for _, k := range []string{`"name"`, `"url"`, `"description"`, `"owner"`, `"clicks"`, `"last_clicked_at"`, `"created_at"`, `"updated_at"`} {
+		if !strings.Contains(r.body, k) {
+			t.Errorf("record lacks %s: %s", k, r.body)
+		}
+	}
+	if r := ts.do(t, "GET", "/api/v1/links/wiki", ""); r.status != 200 || !strings.Contains(r.body, `"name":"Wiki"`) {
+		t.Fatalf("get: %d %s", r.status, r.body)
+	}
+	wantError(t, ts.do(t, "GET", "/api/v1/links/nope", ""), 404, links.NotFound, "not found")
+
+	// PUT changes only the fields present.
+	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"url":"https://wiki2.example"}`)
+	json.Unmarshal([]byte(r.body), &rec)
+	if r.status != 200 || rec.URL != "https://wiki2.example" || rec.Description != "the wiki" || rec.Name != "Wiki" {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	if loc := ts.do(t, "GET", "/wiki", "").header.Get("Location"); loc != "https://wiki2.example" {
+		t.Fatalf("redirect after update = %q", loc)
+	}
+	// Rename.
+	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"name":"Handbook"}`)
+	if r.status != 200 {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	if ts.do(t, "GET", "/wiki", "").status != 404 || ts.do(t, "GET", "/handbook", "").status != 302 {
+		t.Fatal("rename not reflected in redirects")
+	}
+	wantError(t, ts.do(t, "PUT", "/api/v1/links/handbook", `{"url":"ftp://x"}`), 400, links.Invalid, "not allowed")
+
+	if r := ts.do(t, "DELETE", "/api/v1/links/handbook", ""); r.status != 204 {
+		t.Fatalf("delete: %d", r.status)
+	}
+	if ts.do(t, "GET", "/handbook", "").status != 404 {
+		t.Fatal("deleted link still redirects")
+	}
+	wantError(t, ts.do(t, "DELETE", "/api/v1/links/handbook", ""), 404, links.NotFound, "not found")
+	wantError(t, ts.do(t, "GET", "/api/v1/nothing", ""), 404, links.NotFound, "no API endpoint")
+}
+
+func TestAPIList(t *testing.T) {
+	ts := newTestServer(t, false)
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		ts.create(t, n, "https://"+n+".example")
+	}
+	for i := 0; i < 3; i++ {
+		ts.do(t, "GET", "/gamma", "")
+	}
+	ts.do(t, "GET", "/beta", "")
+	list := func(q string) []string {
+		t.Helper()
+		r := ts.do(t, "GET", "/api/v1/links?"+q, "")
+		if r.status != 200 {
+			t.Fatalf("list %s: %d %s", q, r.status, r.body)
+		}
+		var body struct{ Links []links.Record }
+		json.Unmarshal([]byte(r.body), &body)
+		var names []string
+		for _, l := range body.Links {
+			names = append(names, l.Name)
+		}
+		return names
+	}
+	if got := fmt.Sprint(list("")); got != "[alpha beta gamma]" {
+		t.Errorf("list = %s", got)
+	}
+	if got := fmt.Sprint(list("q=amm")); got != "[gamma]" {
+		t.Errorf("search = %s", got)
+	}
+	// Popularity counts clicks not yet flushed too? The store orders by
+	// stored clicks; flush first, as the server would.
+	f := &index.Flusher{Index: ts.index, Store: ts.store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := f.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(list("sort=popular&limit=2")); got != "[gamma beta]" {
+		t.Errorf("popular = %s", got)
+	}
+	wantError(t, ts.do(t, "GET", "/api/v1/links?sort=best", ""), 400, links.Invalid, "sort must be")
+	wantError(t, ts.do(t, "GET", "/api/v1/links?limit=0", ""), 400, links.Invalid, "limit must be")
+	wantError(t, ts.do(t, "GET", "/api/v1/links?limit=5000", ""), 400, links.Invalid, "limit must be")
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	src := newTestServer(t, false)
+	src.create(t, "one", "https://one.example")
+	src.create(t, "Two-Words", "https://two.example/{{.Path}}")
+	src.do(t, "GET", "/one", "")
+	r := src.do(t, "GET", "/api/v1/export", "")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("export: %d %v", r.status, r.header)
+	}
+	lines := strings.Split(strings.TrimSpace(r.body), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"clicks":1`) {
+		t.Fatalf("export body: %q", r.body)
+	}
+	dst := newTestServer(t, false)
+	imp := dst.do(t, "POST", "/api/v1/import", r.body, "Content-Type", "application/x-ndjson")
+	if imp.status != 200 || !strings.Contains(imp.body, `"imported":2`) {
+		t.Fatalf("import: %d %s", imp.status, imp.body)
+	}
+	again := dst.do(t, "GET", "/api/v1/export", "")
+	if again.body != r.body {
+		t.Fatalf("export after import differs:\n%s\nvs\n%s", again.body, r.body)
+	}
+	if loc := dst.do(t, "GET", "/twowords/x", "").header.Get("Location"); loc != "https://two.example/x" {
+		t.Fatalf("imported template redirect = %q", loc)
+	}
+}
+
+func TestImportAllOrNothing(t *testing.T) {
+	ts := newTestServer(t, false)
+	body := `{"name":"good","url":"https://g.example"}
+{"name":"bad","url":"javascript:alert(1)"}
+`
+	wantError(t, ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/x-ndjson"), 400, links.Invalid, "line 2")
+	if ts.do(t, "GET", "/good", "").status != 404 {
+		t.Fatal("a failed import stored its good lines")
+	}
+	r := ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/json")
+	if r.status != http.StatusUnsupportedMediaType {
+		t.Fatalf("wrong content type: %d", r.status)
+	}
+	golink := `{"Short":"gl","Long":"https://golink.example","Created":"2023-01-01T00:00:00Z","LastEdit":"2023-01-02T00:00:00Z","Owner":"a@x"}`
+	if r := ts.do(t, "POST", "/api/v1/import", golink, "Content-Type", "application/x-ndjson"); r.status != 200 {
+		t.Fatalf("golink import: %d %s", r.status, r.body)
+	}
+	if ts.do(t, "GET", "/gl", "").status != 302 {
+		t.Fatal("golink import not served")
+	}
+}
+
+func TestProxyAuthOwnership(t *testing.T) {
+	ts := newTestServer(t, true)
+	alice, bob := []string{"X-Forwarded-Email", "alice@x"}, []string{"X-Forwarded-Email", "bob@x"}
+	wantError(t, ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example"}`), 401, links.Unauthorized, "sign in")
+	r := ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example","owner":"mallory@x"}`, alice...)
+	if r.status != 201 || !strings.Contains(r.body, `"owner":"alice@x"`) {
+		t.Fatalf("create as alice: %d %s", r.status, r.body)
+	}
+	wantError(t, ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
+	wantError(t, ts.do(t, "DELETE", "/api/v1/links/a", "", bob...), 403, links.Forbidden, "only its owner")
+	if r := ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
+		t.Fatalf("owner edit: %d %s", r.status, r.body)
+	}
+	// Reads and redirects need no identity.
+	if ts.do(t, "GET", "/a", "").status != 302 || ts.do(t, "GET", "/api/v1/links/a", "").status != 200 {
+		t.Fatal("anonymous read refused")
+	}
+	// An unowned link may be claimed.
+	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	r = ts.do(t, "PUT", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
+	if r.status != 200 || !strings.Contains(r.body, `"owner":"bob@x"`) {
+		t.Fatalf("claim: %d %s", r.status, r.body)
+	}
+}
+
+func TestProxyAuthIgnoresUntrustedPeer(t *testing.T) {
+	// The same server, reached from an address outside TRUSTED_PROXIES.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ix := index.New(log)
+	h, err := web.New(web.Options{Links: &links.Service{Store: st, Index: ix, Enforce: true}, Index: ix,
+		Auth: &auth.Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/api/v1/links", strings.NewReader(`{"name":"a","url":"https://a.example"}`))
+	req.RemoteAddr = "203.0.113.9:4444"
+	req.Header.Set("X-Forwarded-Email", "admin@x")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 401 {
+		t.Fatalf("spoofed identity accepted: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestCrossOriginFormPostRefused(t *testing.T) {
+	ts := newTestServer(t, false)
+	form := url.Values{"name": {"x"}, "url": {"https://x.example"}}.Encode()
+	r := ts.do(t, "POST", "/-/links", form, "Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+	if r.status != http.StatusForbidden {
+		t.Fatalf("cross-site form post = %d", r.status)
+	}
+	if ts.do(t, "GET", "/x", "").status != 404 {
+		t.Fatal("cross-site post created a link")
+	}
+	r = ts.do(t, "POST", "/-/links", form, "Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/-/links/x?created=1" {
+		t.Fatalf("same-origin form post = %d %v", r.status, r.header)
+	}
+}
+
+func TestUIPages(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	form := func(path string, v url.Values) response {
+		return ts.do(t, "POST", path, v.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	}
+	tests := []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/-/", 200, []string{"go/docs", "https://docs.example", `action="/-/links"`, "Popular"}},
+		{"/-/?q=doc", 200, []string{"Links matching", "go/docs"}},
+		{"/-/?q=zzz", 200, []string{"Nothing matches"}},
+		{"/-/links/docs", 200, []string{"go/docs", `action="/-/links/docs"`, "Delete go/docs"}},
+		{"/-/links/nope", 404, []string{"does not exist yet"}},
+		{"/-/new?name=fresh", 200, []string{`value="fresh"`}},
+		{"/-/help", 200, []string{"/etc/hosts", "/-/go?q=%s", "opensearch.xml"}},
+		{"/-/opensearch.xml", 200, []string{"OpenSearchDescription", ts.URL + "/-/go?q={searchTerms}"}},
+		{"/-/static/style.css", 200, []string{"--accent"}},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, "GET", tt.path, "")
+		if r.status != tt.status {
+			t.Errorf("GET %s = %d, want %d", tt.path, r.status, tt.status)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("GET %s lacks %q", tt.path, w)
+			}
+		}
+		if strings.Contains(r.body, "<no value>") {
+			t.Errorf("GET %s renders <no value>", tt.path)
+		}
+	}
+	// Create, fail validation, update, delete through forms.
+	if r := form("/-/links", url.Values{"name": {"a b"}, "url": {"https://x.example"}}); r.status != 400 || !strings.Contains(r.body, "contains") || !strings.Contains(r.body, `value="a b"`) {
+		t.Errorf("invalid form: %d", r.status)
+	}
+	if r := form("/-/links/docs", url.Values{"name": {"docs"}, "url": {"https://new.example"}, "description": {"d"}, "owner": {""}}); r.status != 303 {
+		t.Errorf("update form: %d %s", r.status, r.body)
+	}
+	if loc := ts.do(t, "GET", "/docs", "").header.Get("Location"); loc != "https://new.example" {
+		t.Errorf("after form update: %q", loc)
+	}
+	if r := form("/-/links/docs/delete", url.Values{}); r.status != 303 {
+		t.Errorf("delete form: %d", r.status)
+	}
+	if ts.do(t, "GET", "/docs", "").status != 404 {
+		t.Error("form delete did not delete")
+	}
+}
+
+func TestGoSearchShortcut(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	for q, want := range map[string]string{
+		"docs":       "/docs",
+		"docs/a/b":   "/docs/a/b",
+		"go/docs":    "/docs",
+		"nothing":    "/-/?q=nothing",
+		"two words":  "/-/?q=two+words",
+		"docs extra": "/docs",
+	} {
+		r := ts.do(t, "GET", "/-/go?q="+url.QueryEscape(q), "")
+		if r.status != 302 || r.header.Get("Location") != want {
+			t.Errorf("go?q=%q = %d %q, want %q", q, r.status, r.header.Get("Location"), want)
+		}
+	}
+}
+
+// TestFastPath checks that the redirect fast path picks exactly the
+// requests the mux would route to the redirect handler.
+func TestFastPath(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	for path, want := range map[string]int{
+		"/docs": 302, "/docs/x": 302, "/-/": 200, "/-/help": 200, "/-": 404, "/api": 404,
+		"/api/v1/links": 200, "/api/v1/nope": 404, "/healthz": 404, // no probes in this server
+		"/-/static/style.css": 200, "/": 302,
+	} {
+		if r := ts.do(t, "GET", path, ""); r.status != want {
+			t.Errorf("GET %s = %d, want %d", path, r.status, want)
+		}
+	}
+}
