@@ -1,0 +1,283 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signpost-go/signpost/internal/buildinfo"
+	"github.com/signpost-go/signpost/internal/store/sqlite"
+)
+
+// scrape returns the text exposition of m's registry.
+func scrape(t testing.TB, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics answered %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+func wantLines(t *testing.T, body string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(body, l) {
+			t.Errorf("metrics lack %q", l)
+		}
+	}
+}
+
+func TestMetricsRegistry(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), sqlite.Options{MaxOpenConns: 7, MaxIdleConns: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	links, dbUp := 42, 1.0
+	m := NewMetrics(MetricsOptions{
+		Links: func() int { return links },
+		DBUp:  func() float64 { return dbUp },
+		DB:    st.DB(), DBName: "sqlite",
+	})
+	m.Redirect(true)
+	m.Redirect(true)
+	m.Redirect(false)
+	m.ObserveFlush(3*time.Millisecond, nil)
+	m.ObserveFlush(time.Second, errors.New("database is locked"))
+
+	body := scrape(t, m)
+	wantLines(t, body,
+		// Go collector, with runtime/metrics series, and the process collector.
+		"go_goroutines ", "go_gc_duration_seconds", "go_sched_gomaxprocs_threads ", "go_gc_gogc_percent ",
+		"go_memory_classes_heap_objects_bytes ", "go_sync_mutex_wait_total_seconds_total ",
+		"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+		`signpost_build_info{goversion="`+buildinfo.GoVersion()+`",revision="`+buildinfo.Revision+`",version="`+buildinfo.Version+`"} 1`,
+		"signpost_links 42",
+		"signpost_db_up 1",
+		`signpost_redirects_total{result="found"} 2`,
+		`signpost_redirects_total{result="not_found"} 1`,
+		`signpost_click_flush_duration_seconds_count{result="ok"} 1`,
+		`signpost_click_flush_duration_seconds_count{result="error"} 1`,
+		`go_sql_max_open_connections{db_name="sqlite"} 7`,
+		`go_sql_open_connections{db_name="sqlite"}`,
+		`go_sql_wait_count_total{db_name="sqlite"}`,
+	)
+	// Gauges are read at scrape time.
+	links, dbUp = 43, 0
+	body = scrape(t, m)
+	wantLines(t, body, "signpost_links 43", "signpost_db_up 0")
+}
+
+// newInstrumented builds a mux the way web.routes does (every route through
+// Wrap) behind Instrument, the way serve.go wires it.
+func newInstrumented(m *Metrics) http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, m.Wrap(pattern, h)) }
+	handle("GET /-/links/{name}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "link page") })
+	handle("POST /-/links/{name}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusSeeOther) })
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
+	handle("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/known" {
+			w.Header()["Location"] = []string{"https://example.com/"}
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return m.Instrument(mux)
+}
+
+func TestHTTPMetricsLabelRoutePatterns(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
+	h := newInstrumented(m)
+	for _, rq := range []struct{ method, target string }{
+		{"GET", "/-/links/alpha"},
+		{"GET", "/-/links/beta"},
+		{"POST", "/-/links/beta"},
+		{"GET", "/known?token=s3cret"},
+		{"GET", "/user/typed/path"},
+		{"HEAD", "/known"},
+		{"GET", "/healthz"},
+		{"DELETE", "/known"},   // no route takes it: 405 from the mux
+		{"BREW", "/coffee-pot"}, // an invented method is not a label value
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rq.method, rq.target, nil))
+	}
+	body := scrape(t, m)
+	wantLines(t, body,
+		`signpost_http_requests_total{code="200",method="GET",route="/-/links/{name}"} 2`,
+		`signpost_http_requests_total{code="303",method="POST",route="/-/links/{name}"} 1`,
+		`signpost_http_requests_total{code="302",method="GET",route="/"} 1`,
+		`signpost_http_requests_total{code="404",method="GET",route="/"} 1`,
+		`signpost_http_requests_total{code="302",method="HEAD",route="/"} 1`,
+		`signpost_http_requests_total{code="200",method="GET",route="/healthz"} 1`, // wrote nothing: net/http sends 200
+		`signpost_http_requests_total{code="405",method="DELETE",route="unmatched"} 1`,
+		`signpost_http_requests_total{code="405",method="OTHER",route="unmatched"} 1`,
+		`signpost_http_request_duration_seconds_count{method="GET",route="/-/links/{name}"} 2`,
+		`signpost_http_request_duration_seconds_bucket{method="GET",route="/",le="0.0001"}`,
+	)
+	for _, leak := range []string{"alpha", "beta", "/user/typed/path", "s3cret", "BREW", "coffee"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("metrics carry a request-supplied value %q", leak)
+		}
+	}
+}
+
+func TestWrapWorksWithoutInstrument(t *testing.T) {
+	// web.New with only Options.Wrap set (as handler tests may build it)
+	// still records every routed request.
+	m := NewMetrics(MetricsOptions{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /x/{id}", m.Wrap("GET /x/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})))
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x/1", nil))
+	wantLines(t, scrape(t, m), `signpost_http_requests_total{code="418",method="GET",route="/x/{id}"} 1`)
+}
+
+func TestAccessLog(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var buf bytes.Buffer
+		m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))})
+		h := newInstrumented(m)
+		req := httptest.NewRequest("GET", "/known/deeper?token=s3cret&x=1", nil)
+		req.RemoteAddr = "192.0.2.7:5555"
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if level != slog.LevelDebug {
+			if buf.Len() != 0 {
+				t.Errorf("access log at %s: %s", level, buf.String())
+			}
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != 1 {
+			t.Fatalf("want one access-log line per request, got %d: %s", len(lines), buf.String())
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range map[string]any{"level": "DEBUG", "msg": "request", "method": "GET", "route": "/",
+			"path": "/known/deeper", "status": float64(404), "remote": "192.0.2.7:5555"} {
+			if line[k] != want {
+				t.Errorf("access log %s = %v, want %v", k, line[k], want)
+			}
+		}
+		if _, ok := line["duration_ms"]; !ok {
+			t.Errorf("access log has no duration_ms: %s", lines[0])
+		}
+		if strings.Contains(buf.String(), "s3cret") || strings.Contains(buf.String(), "token") {
+			t.Errorf("access log carries the query string: %s", lines[0])
+		}
+	}
+}
+
+func TestRecorderUnwrapsForResponseController(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
+	errs := make(chan error, 2)
+	mux := http.NewServeMux()
+	mux.Handle("GET /stream", m.Wrap("GET /stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		errs <- rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		io.WriteString(w, "part")
+		errs <- rc.Flush()
+	})))
+	ts := httptest.NewServer(m.Instrument(mux))
+	defer ts.Close()
+	resp, err := ts.Client().Get(ts.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("ResponseController through the recorder: %v", err)
+		}
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing, so allocation
+// counts and benchmarks measure the middleware alone.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.code = code }
+
+func redirectHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Location"] = []string{"https://example.com/fixed"}
+		w.WriteHeader(http.StatusFound)
+	}
+}
+
+func TestInstrumentDoesNotAllocate(t *testing.T) {
+	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	h := m.Instrument(m.Wrap("GET /", redirectHandler()))
+	req := httptest.NewRequest("GET", "/name/a/b?x=1", nil)
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req) // warm: creates the label children once
+	allocs := testing.AllocsPerRun(1000, func() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	})
+	// The handler's own Location slice is the one allocation per request.
+	if allocs > 1 {
+		t.Errorf("instrumented redirect allocates %.1f times per request, want at most the handler's 1", allocs)
+	}
+	if w.code != http.StatusFound {
+		t.Fatalf("status %d", w.code)
+	}
+}
+
+// BenchmarkInstrumentedRedirect and BenchmarkBareRedirectHandler compare a
+// fixed 302 with and without the metrics middleware (Instrument + Wrap, the
+// way serve.go wires it), access log off as at LOG_LEVEL=info:
+//
+//	go test -run XXX -bench 'Redirect' -benchmem ./internal/ops/
+func BenchmarkInstrumentedRedirect(b *testing.B) {
+	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	benchHandler(b, m.Instrument(m.Wrap("GET /", redirectHandler())))
+}
+
+func BenchmarkBareRedirectHandler(b *testing.B) {
+	benchHandler(b, redirectHandler())
+}
+
+func benchHandler(b *testing.B, h http.Handler) {
+	req := httptest.NewRequest("GET", "/link-00042/a/b?x=1", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+func BenchmarkInstrumentedRedirectParallel(b *testing.B) {
+	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	h := m.Instrument(m.Wrap("GET /", redirectHandler()))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "/link-00042/a/b?x=1", nil)
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	})
+}
