@@ -23,9 +23,15 @@ func LogStartup(log *slog.Logger, c config.Config) {
 	if gogc == "" {
 		gogc = "100"
 	}
+	procsFrom := "CPU count or cgroup CPU limit"
+	if os.Getenv("GOMAXPROCS") != "" {
+		procsFrom = "GOMAXPROCS"
+	}
 	attrs := []any{
 		"version", buildinfo.Version, "revision", buildinfo.Revision, "go", buildinfo.GoVersion(),
-		"GOMAXPROCS", runtime.GOMAXPROCS(0), "GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOGC", gogc,
+		"GOMAXPROCS", runtime.GOMAXPROCS(0), "GOMAXPROCS_source", procsFrom,
+		"GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOMEMLIMIT_source", memLimitSource(limit != math.MaxInt64),
+		"GOGC", gogc,
 		slog.Group("settings", c.Values()...),
 	}
 	log.Info("starting signpost", attrs...)
