@@ -109,7 +109,7 @@ func TestHTTPMetricsLabelRoutePatterns(t *testing.T) {
 		{"GET", "/user/typed/path"},
 		{"HEAD", "/known"},
 		{"GET", "/healthz"},
-		{"DELETE", "/known"},   // no route takes it: 405 from the mux
+		{"DELETE", "/known"},    // no route takes it: 405 from the mux
 		{"BREW", "/coffee-pot"}, // an invented method is not a label value
 	} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rq.method, rq.target, nil))
