@@ -18,6 +18,7 @@ import (
 	"github.com/signpost-go/signpost/internal/index"
 	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/ops"
+	"github.com/signpost-go/signpost/internal/store"
 	"github.com/signpost-go/signpost/internal/web"
 )
 
@@ -27,10 +28,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(stderr, c)
+	ops.SetMemoryLimit(log) // before the start-up line, which states it
 	ops.LogStartup(log, c)
 	if c.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: everyone is anonymous and may edit or delete any link; put an authenticating proxy in front and set AUTH_MODE=proxy")
 	}
+
+	prof, err := ops.StartProfiling(ops.ProfilingOptions{Server: c.PyroscopeServer, Env: c.Env, Log: log})
+	if err != nil {
+		return err
+	}
+	defer prof.Stop(0) // early returns; a clean shutdown pushes the last profiles below
 
 	// Signals: the first starts a graceful shutdown, a second exits at once.
 	sigs := make(chan os.Signal, 2)
@@ -51,6 +59,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("link index loaded", "links", ix.Len())
 
 	probes := ops.NewProbes(ix.Loaded, st.Ping)
+	dbKind, _, _ := store.Kind(c.DatabaseURL)
+	metrics := ops.NewMetrics(ops.MetricsOptions{Links: ix.Len, DBUp: probes.DBUp, DB: st.DB(), DBName: dbKind, Log: log})
+	var publicMetrics http.Handler
+	if c.MetricsAddr == "" {
+		publicMetrics = metrics.Handler()
+	}
 	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy"}
 	h, err := web.New(web.Options{
 		Links:  svc,
@@ -59,6 +73,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Log:    log,
 		Health: probes.Health(),
 		Ready:  probes.Ready(),
+
+		Metrics:    publicMetrics,
+		Wrap:       metrics.Wrap,
+		OnRedirect: metrics.Redirect,
 	})
 	if err != nil {
 		return err
@@ -69,7 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           metrics.Instrument(h),
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
@@ -82,10 +100,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
-	flusher := &index.Flusher{Index: ix, Store: st, Log: log}
+	flusher := &index.Flusher{Index: ix, Store: st, Log: log, Observe: metrics.ObserveFlush}
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
+
+	side, err := ops.StartSideServers(log, c.DebugAddr, c.MetricsAddr, metrics.Handler())
+	if err != nil {
+		return err
+	}
+	defer side.Close()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -134,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := flusher.Flush(fctx); err != nil {
 		log.Error("final click flush failed; these counts are lost", "err", err)
 	}
+	prof.Stop(5 * time.Second)
 	log.Info("shutdown complete")
 	return nil
 }
