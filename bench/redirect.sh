@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 if ! command -v wrk >/dev/null; then
   echo "bench/redirect.sh: installing wrk" >&2
-  [ -n "${APT_UPDATED:-}" ] || apt-get update -qq
+  [ -n "${SIGNPOST_APT_UPDATED:-}" ] || apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 

@@ -1,0 +1,49 @@
+# Signpost. `make help` lists the targets.
+SHELL := /bin/bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG := github.com/signpost-go/signpost/internal/buildinfo
+LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
+
+.PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image k8s-manifests
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
+
+run: ## start the service on SQLite (signpost.db) at http://localhost:8080
+	go run ./cmd/signpost serve
+
+build: ## build ./signpost, static and stamped
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o signpost ./cmd/signpost
+
+test: ## the whole suite: installs what it needs, runs everything (CI runs this)
+	scripts/test-all.sh
+
+test-short: ## go test ./... (fast; PostgreSQL, browser and Docker tests skip)
+	go test ./...
+
+test-postgres: ## Go tests against a throwaway PostgreSQL
+	scripts/test-postgres.sh
+
+test-browser: ## the headless Chromium test
+	scripts/test-browser.sh
+
+test-docker: ## build and run the image with a real Docker engine
+	scripts/test-docker.sh
+
+test-k8s: ## lint, render and validate the Helm chart and manifests
+	scripts/test-k8s.sh
+
+bench: ## redirect throughput vs a bare net/http server (wrk), and Go benchmarks
+	bench/redirect.sh
+	go test -run XXX -bench . -benchmem ./internal/web/
+
+dist: ## cross-compile release binaries into dist/ (VERSION=v1.2.3)
+	VERSION=$(VERSION) REVISION=$(REVISION) DATE=$(DATE) scripts/dist.sh
+
+dist-upx: dist ## compress the release binaries with UPX
+	VERSION=$(VERSION) scripts/dist.sh upx
+
+image: ## docker build the image (signpost:$(VERSION))
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t signpost:$(VERSION) .
