@@ -34,8 +34,7 @@ environment variable, named in the help.
 // run is the whole program; main only maps its error to an exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return &config.UsageError{Msg: "missing command"}
+		return &config.UsageError{Msg: "missing command", Usage: usage}
 	}
 	cmd, rest := args[1], args[2:]
 	switch cmd {
@@ -55,8 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		fmt.Fprint(stderr, usage)
-		return &config.UsageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
+		return &config.UsageError{Msg: fmt.Sprintf("unknown command %q", cmd), Usage: usage}
 	}
 }
 
@@ -68,6 +66,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
+		fmt.Fprint(stderr, ue.Usage)
 		fmt.Fprintf(stderr, "signpost: %s\n", ue.Msg)
 		return 2
 	default:

@@ -225,6 +225,11 @@ func TestCLIUsageErrors(t *testing.T) {
 		if lines := strings.Split(strings.TrimSpace(errs), "\n"); !strings.HasPrefix(lines[len(lines)-1], "signpost: ") {
 			t.Errorf("signpost %v: last stderr line %q is not the one-line error", tt.args, lines[len(lines)-1])
 		}
+		// Unknown commands and flags show usage; a bad value is one line.
+		wantUsage := tt.code == 2 && tt.env == nil && tt.msg != "give one FILE" && tt.msg != "unexpected argument"
+		if got := strings.Contains(errs, "Usage: signpost"); got != wantUsage {
+			t.Errorf("signpost %v: usage shown = %v, want %v\n%s", tt.args, got, wantUsage, errs)
+		}
 	}
 }
 

@@ -243,8 +243,9 @@ func num(env, def, usage string, minimum int, p func(*Config) *int) Setting {
 		get: func(c *Config) string { return strconv.Itoa(*p(c)) }}
 }
 
-// UsageError is a bad command line or setting: exit code 2.
-type UsageError struct{ Msg string }
+// UsageError is a bad command line or setting: exit code 2. Usage, when
+// set, is the command's help, printed before the one-line message.
+type UsageError struct{ Msg, Usage string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
@@ -266,7 +267,7 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 	for _, s := range selected {
 		if v, ok := lookup(getenv, s.Env); ok {
 			if err := s.set(&c, v); err != nil {
-				return c, nil, &UsageError{fmt.Sprintf("invalid %s=%q: %v", s.Env, mask(s, v), err)}
+				return c, nil, &UsageError{Msg: fmt.Sprintf("invalid %s=%q: %v", s.Env, mask(s, v), err)}
 			}
 		}
 		fs.Func(s.Flag(), s.Usage, func(v string) error {
@@ -284,7 +285,9 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 			printUsage(stdout, cmd, synopsis, fs, selected)
 			return c, nil, flag.ErrHelp
 		}
-		return c, nil, &UsageError{fmt.Sprintf("%s: %v (see signpost %s --help)", cmd, err, cmd)}
+		var help strings.Builder
+		printUsage(&help, cmd, synopsis, fs, selected)
+		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %v (see signpost %s --help)", cmd, err, cmd), Usage: help.String()}
 	}
 	return c, fs.Args(), nil
 }
