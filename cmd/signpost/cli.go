@@ -31,7 +31,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(rest) > 0 {
 		return &config.UsageError{Msg: fmt.Sprintf("export: unexpected argument %q (use --out FILE)", rest[0])}
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, nil)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, nil)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if len(rest) > 0 {
 		return &config.UsageError{Msg: fmt.Sprintf("migrate: unexpected argument %q", rest[0])}
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, nil)
 	if err != nil {
 		return err
 	}

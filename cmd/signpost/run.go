@@ -87,11 +87,14 @@ func newLogger(w io.Writer, c config.Config) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func openStore(ctx context.Context, c config.Config) (store.Store, error) {
+// openStore opens the store c names; log (nil: discard) gets the
+// backend's own events, such as the PostgreSQL listener's reconnects.
+func openStore(ctx context.Context, c config.Config, log *slog.Logger) (store.Store, error) {
 	return store.Open(ctx, c.DatabaseURL, store.Options{
 		MaxOpenConns:    c.DBMaxOpenConns,
 		MaxIdleConns:    c.DBMaxIdleConns,
 		ConnMaxLifetime: c.DBConnMaxLifetime,
+		Log:             log,
 	})
 }
 

@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, log)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -104,6 +104,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
+	if feed, ok := st.(changeFeed); ok { // PostgreSQL: follow other replicas' changes
+		wg.Go(func() { followChanges(bg, feed, st, ix, syncer, log) })
+	}
 
 	side, err := ops.StartSideServers(log, c.DebugAddr, c.MetricsAddr, metrics.Handler())
 	if err != nil {

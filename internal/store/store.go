@@ -4,10 +4,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/postgres"
 	"github.com/signpost-go/signpost/internal/store/sqlite"
 )
 
@@ -16,6 +18,9 @@ type Options struct {
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
+	// Log receives the backend's own events (PostgreSQL: the change
+	// listener's disconnects and reconnects); nil discards them.
+	Log *slog.Logger
 }
 
 // Store is a links.Store that also exposes its pool for metrics.
@@ -49,8 +54,13 @@ func Open(ctx context.Context, url string, opt Options) (Store, error) {
 	}
 	switch kind {
 	case "sqlite":
-		return sqlite.Open(ctx, rest, sqlite.Options(opt))
+		return sqlite.Open(ctx, rest, sqlite.Options{
+			MaxOpenConns: opt.MaxOpenConns, MaxIdleConns: opt.MaxIdleConns, ConnMaxLifetime: opt.ConnMaxLifetime,
+		})
 	default:
-		return nil, links.Errorf(links.Invalid, "DATABASE_URL: PostgreSQL is not supported yet; use sqlite:PATH")
+		return postgres.Open(ctx, rest, postgres.Options{
+			MaxOpenConns: opt.MaxOpenConns, MaxIdleConns: opt.MaxIdleConns, ConnMaxLifetime: opt.ConnMaxLifetime,
+			Log: opt.Log,
+		})
 	}
 }
