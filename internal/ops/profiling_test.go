@@ -266,3 +266,36 @@ func protoFields(b []byte, fn func(field int, v uint64, b []byte) error) error {
 	}
 	return nil
 }
+
+// BenchmarkRedirectPyroscopeOff and BenchmarkRedirectPyroscopeOn run the
+// instrumented redirect handler on every core, without and with continuous
+// profiling (all ten types, pushed every second, to a local sink: 15x the
+// production upload rate, so the figure is an upper bound):
+//
+//	go test -run XXX -bench 'RedirectPyroscope' -count 6 ./internal/ops/
+func BenchmarkRedirectPyroscopeOff(b *testing.B) { benchPyroscope(b, false) }
+
+func BenchmarkRedirectPyroscopeOn(b *testing.B) { benchPyroscope(b, true) }
+
+func benchPyroscope(b *testing.B, on bool) {
+	if on {
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+		defer sink.Close()
+		p, err := StartProfiling(ProfilingOptions{Server: sink.URL, Env: "bench", UploadRate: time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Stop(0)
+	}
+	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	h := m.Instrument(m.Wrap("GET /", redirectHandler()))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "/link-00042/a/b?x=1", nil)
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	})
+}
