@@ -270,7 +270,11 @@ func benchHandler(b *testing.B, h http.Handler) {
 
 func BenchmarkInstrumentedRedirectParallel(b *testing.B) {
 	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	h := m.Instrument(m.Wrap("GET /", redirectHandler()))
+	benchParallel(b, m.Instrument(m.Wrap("GET /", redirectHandler())))
+}
+
+// benchParallel serves a fixed redirect request with h on every core.
+func benchParallel(b *testing.B, h http.Handler) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		req := httptest.NewRequest("GET", "/link-00042/a/b?x=1", nil)

@@ -288,14 +288,5 @@ func benchPyroscope(b *testing.B, on bool) {
 		defer p.Stop(0)
 	}
 	m := NewMetrics(MetricsOptions{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	h := m.Instrument(m.Wrap("GET /", redirectHandler()))
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		req := httptest.NewRequest("GET", "/link-00042/a/b?x=1", nil)
-		w := &discardWriter{h: http.Header{}}
-		for pb.Next() {
-			clear(w.h)
-			h.ServeHTTP(w, req)
-		}
-	})
+	benchParallel(b, m.Instrument(m.Wrap("GET /", redirectHandler())))
 }
