@@ -97,7 +97,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
+		// Say where and why: this is what an operator sees when serve or a
+		// CLI command cannot start (the cause carries no password).
+		return nil, links.Wrap(err, links.ErrorCode(err),
+			fmt.Sprintf("PostgreSQL %s:%d/%s: %v", cfg.Host, cfg.Port, cfg.Database, err))
 	}
 	return s, nil
 }

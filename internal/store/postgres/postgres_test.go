@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,7 +87,7 @@ func TestOpenInvalidURL(t *testing.T) {
 	if links.ErrorCode(err) != links.Invalid {
 		t.Fatalf("error = %v (code %q), want invalid", err, links.ErrorCode(err))
 	}
-	if e := err.Error(); contains(e, "secret") {
+	if e := err.Error(); strings.Contains(e, "secret") {
 		t.Fatalf("error shows the password: %s", e)
 	}
 }
@@ -98,15 +99,6 @@ func TestOpenUnreachable(t *testing.T) {
 	if links.ErrorCode(err) != links.Unavailable {
 		t.Fatalf("error = %v (code %q), want unavailable", err, links.ErrorCode(err))
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // Flushes from many replicas at once, over overlapping keys in opposite
@@ -374,5 +366,20 @@ func TestOutageAndRecovery(t *testing.T) {
 		case <-deadline:
 			t.Fatal(`no notification for "later" within 1s after the listener reconnected`)
 		}
+	}
+}
+
+// What an operator sees when the database is down at start names it and
+// the cause.
+func TestOpenUnreachableSaysWhere(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2", Options{})
+	msg := links.ErrorMessage(err)
+	for _, want := range []string{"127.0.0.1:1/db", "refused"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not mention %q", msg, want)
+		}
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("error shows the password: %v", err)
 	}
 }
