@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,7 +63,7 @@ func TestBinary(t *testing.T) {
 	t.Run("Healthcheck", func(t *testing.T) { t.Parallel(); testHealthcheck(t, bin) })
 	t.Run("DebugMetricsProfiling", func(t *testing.T) { t.Parallel(); testDebugMetricsProfiling(t, bin) })
 	t.Run("MetricsAddr", func(t *testing.T) { t.Parallel(); testMetricsAddr(t, bin) })
-	t.Run("GOMEMLIMITFromCgroup", func(t *testing.T) { t.Parallel(); testMemLimitCgroup(t, bin) })
+	t.Run("CgroupLimits", func(t *testing.T) { t.Parallel(); testCgroupLimits(t, bin) })
 }
 
 func build(t *testing.T, goTool, out string, flags ...string) {
@@ -585,14 +586,16 @@ func testMetricsAddr(t *testing.T, bin string) {
 	}
 }
 
-// testMemLimitCgroup runs the binary inside a memory-limited cgroup and
-// checks the start-up line: GOMEMLIMIT is 90% of the limit, unless
-// GOMEMLIMIT is set, which wins.
-func testMemLimitCgroup(t *testing.T, bin string) {
+// testCgroupLimits runs the binary inside a cgroup limited to 256 MiB and
+// one CPU, and checks the start-up line: GOMEMLIMIT is 90% of the memory
+// limit (automemlimit) and GOMAXPROCS follows the CPU limit (the Go
+// runtime's own cgroup support), unless GOMEMLIMIT and GOMAXPROCS are set,
+// which win.
+func testCgroupLimits(t *testing.T, bin string) {
 	var limit int64 = 256 << 20
-	procs := memoryCgroup(t, limit)
-	// The shell joins the cgroup, then execs signpost, which inherits it.
-	wrapper := []string{"/bin/sh", "-c", `echo $$ > "$0" && exec "$@"`, procs}
+	procs := limitedCgroup(t, limit)
+	// The shell joins the cgroup(s), then execs signpost, which inherits them.
+	wrapper := []string{"/bin/sh", "-c", `for f in $0; do echo $$ > "$f" || exit 1; done; exec "$@"`, strings.Join(procs, " ")}
 
 	s := startServer(t, bin, nil, wrapper...)
 	line := s.waitLog("starting signpost", time.Second)
@@ -601,57 +604,81 @@ func testMemLimitCgroup(t *testing.T, bin string) {
 		t.Errorf("in a %d-byte cgroup the start-up line says GOMEMLIMIT %v (%v, source %v), want %d",
 			limit, got, line["GOMEMLIMIT"], line["GOMEMLIMIT_source"], want)
 	} else {
-		t.Logf("cgroup limit %d → GOMEMLIMIT %v (%d bytes)", limit, line["GOMEMLIMIT"], got)
+		t.Logf("cgroup memory limit %d → GOMEMLIMIT %v (%d bytes)", limit, line["GOMEMLIMIT"], got)
+	}
+	// The runtime rounds a cgroup CPU limit up, to at least 2; only a
+	// machine with more than 2 CPUs shows the limit taking effect.
+	if wantProcs := min(runtime.NumCPU(), 2); line["GOMAXPROCS"] != float64(wantProcs) {
+		t.Errorf("in a cgroup limited to 1 CPU (of %d) the start-up line says GOMAXPROCS %v, want %d", runtime.NumCPU(), line["GOMAXPROCS"], wantProcs)
+	} else if runtime.NumCPU() <= 2 {
+		t.Logf("GOMAXPROCS %v: with %d CPUs the cgroup CPU limit (rounded up to 2) cannot lower it here", line["GOMAXPROCS"], runtime.NumCPU())
 	}
 	s.signal(syscall.SIGTERM)
 	s.wait(10 * time.Second)
 
-	s = startServer(t, bin, map[string]string{"GOMEMLIMIT": "100MiB"}, wrapper...)
+	s = startServer(t, bin, map[string]string{"GOMEMLIMIT": "100MiB", "GOMAXPROCS": "1"}, wrapper...)
 	line = s.waitLog("starting signpost", time.Second)
 	if got := int64(line["GOMEMLIMIT_bytes"].(float64)); got != 100<<20 || line["GOMEMLIMIT_source"] != "GOMEMLIMIT" {
 		t.Errorf("with GOMEMLIMIT=100MiB in the cgroup: %v bytes, source %v", got, line["GOMEMLIMIT_source"])
 	}
+	if line["GOMAXPROCS"] != float64(1) || line["GOMAXPROCS_source"] != "GOMAXPROCS" {
+		t.Errorf("with GOMAXPROCS=1 in a 1-CPU cgroup: GOMAXPROCS %v, source %v", line["GOMAXPROCS"], line["GOMAXPROCS_source"])
+	}
 	s.signal(syscall.SIGTERM)
 	s.wait(10 * time.Second)
 }
 
-// memoryCgroup creates a child memory cgroup (v1, or v2 when that is all
-// there is) with the given limit under the test's own, removed at cleanup,
-// and returns its cgroup.procs file. It skips the test when cgroups are
-// not writable here.
-func memoryCgroup(t *testing.T, limit int64) string {
+// limitedCgroup creates child cgroups under the test's own, limited to
+// memLimit bytes and one CPU (cgroup v1: one in the memory hierarchy, one in
+// the cpu hierarchy; v2: one with both), removed at cleanup, and returns
+// their cgroup.procs files. It skips the test when cgroups are not
+// writable here.
+func limitedCgroup(t *testing.T, memLimit int64) []string {
 	t.Helper()
-	base, v2, err := ownMemoryCgroup()
-	if err != nil {
-		t.Skipf("GOMEMLIMIT cgroup test skipped: %v", err)
-	}
-	dir := filepath.Join(base, fmt.Sprintf("signpost-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("GOMEMLIMIT cgroup test skipped: cannot create a memory cgroup (needs root and a writable cgroup fs): %v", err)
-	}
-	t.Cleanup(func() {
-		// The processes have exited; the kernel may take a moment to let go.
-		for i := 0; i < 50; i++ {
-			if err := os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+	name := fmt.Sprintf("signpost-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	mkdir := func(controller string) (string, bool) {
+		base, v2, err := ownCgroup(controller)
+		if err != nil {
+			t.Skipf("cgroup limits test skipped: %v", err)
 		}
-		t.Logf("could not remove cgroup %s", dir)
-	})
-	file := "memory.limit_in_bytes"
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			t.Skipf("cgroup limits test skipped: cannot create a cgroup (needs root and a writable cgroup fs): %v", err)
+		}
+		t.Cleanup(func() {
+			// The processes have exited; the kernel may take a moment to let go.
+			for i := 0; i < 50; i++ {
+				if err := os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Logf("could not remove cgroup %s", dir)
+		})
+		return dir, v2
+	}
+	write := func(dir, file, value string) {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0o644); err != nil {
+			t.Skipf("cgroup limits test skipped: cannot set %s: %v", file, err)
+		}
+	}
+	mem, v2 := mkdir("memory")
 	if v2 {
-		file = "memory.max"
+		write(mem, "memory.max", strconv.FormatInt(memLimit, 10))
+		write(mem, "cpu.max", "100000 100000")
+		return []string{filepath.Join(mem, "cgroup.procs")}
 	}
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.FormatInt(limit, 10)), 0o644); err != nil {
-		t.Skipf("GOMEMLIMIT cgroup test skipped: cannot set the memory limit: %v", err)
-	}
-	return filepath.Join(dir, "cgroup.procs")
+	write(mem, "memory.limit_in_bytes", strconv.FormatInt(memLimit, 10))
+	cpu, _ := mkdir("cpu")
+	write(cpu, "cpu.cfs_period_us", "100000")
+	write(cpu, "cpu.cfs_quota_us", "100000")
+	return []string{filepath.Join(mem, "cgroup.procs"), filepath.Join(cpu, "cgroup.procs")}
 }
 
-// ownMemoryCgroup finds the directory of this process's memory cgroup from
-// /proc/self/mountinfo and /proc/self/cgroup.
-func ownMemoryCgroup() (dir string, v2 bool, err error) {
+// ownCgroup finds the directory of this process's cgroup for a controller
+// (v1), or its unified cgroup (v2, when the controller has no v1 mount),
+// from /proc/self/mountinfo and /proc/self/cgroup.
+func ownCgroup(controller string) (dir string, v2 bool, err error) {
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return "", false, fmt.Errorf("no /proc/self/mountinfo (not Linux?): %w", err)
@@ -670,7 +697,7 @@ func ownMemoryCgroup() (dir string, v2 bool, err error) {
 			continue
 		}
 		switch {
-		case g[0] == "cgroup" && strings.Contains(","+g[2]+",", ",memory,") && v1Mount == nil:
+		case g[0] == "cgroup" && strings.Contains(","+g[2]+",", ","+controller+",") && v1Mount == nil:
 			v1Mount = &mount{f[3], f[4]}
 		case g[0] == "cgroup2" && v2Mount == nil:
 			v2Mount = &mount{f[3], f[4]}
@@ -684,7 +711,7 @@ func ownMemoryCgroup() (dir string, v2 bool, err error) {
 		}
 		if parts[0] == "0" && parts[1] == "" {
 			v2Path = parts[2]
-		} else if strings.Contains(","+parts[1]+",", ",memory,") {
+		} else if strings.Contains(","+parts[1]+",", ","+controller+",") {
 			v1Path = parts[2]
 		}
 	}
@@ -701,5 +728,5 @@ func ownMemoryCgroup() (dir string, v2 bool, err error) {
 	case v2Mount != nil && v2Path != "":
 		return join(v2Mount, v2Path), true, nil
 	}
-	return "", false, errors.New("no cgroup memory controller is mounted")
+	return "", false, fmt.Errorf("no cgroup %s controller is mounted", controller)
 }
