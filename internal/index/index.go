@@ -53,6 +53,11 @@ type Index struct {
 	// every swap; a counter whose link is gone is dropped after its
 	// clicks were taken.
 	counters map[string]*counter
+	// While a Load reads the store, Put and Remove note their keys here;
+	// the load keeps those keys as the writers left them, since what it
+	// read may predate them.
+	loading int
+	dirty   map[string]bool
 }
 
 // New returns an empty, not yet loaded index.
@@ -112,6 +117,19 @@ func (ix *Index) WithPending(l links.Link) links.Link {
 // Load replaces the whole snapshot with the store's links (start-up and
 // resync). Links whose stored target no longer parses are logged and left out.
 func (ix *Index) Load(ctx context.Context, s links.Store) error {
+	ix.mu.Lock()
+	if ix.loading == 0 {
+		ix.dirty = map[string]bool{}
+	}
+	ix.loading++
+	ix.mu.Unlock()
+	defer func() {
+		ix.mu.Lock()
+		if ix.loading--; ix.loading == 0 {
+			ix.dirty = nil
+		}
+		ix.mu.Unlock()
+	}()
 	m := map[string]*Entry{}
 	err := s.Each(ctx, func(l links.Link) error {
 		t, err := links.ParseTarget(l.URL)
@@ -127,6 +145,14 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	cur := ix.cur.Load().byKey
+	for k := range ix.dirty {
+		if e, ok := cur[k]; ok {
+			m[k] = e
+		} else {
+			delete(m, k)
+		}
+	}
 	for k, e := range m {
 		e.clicks = ix.counterLocked(k)
 	}
@@ -157,6 +183,9 @@ func (ix *Index) Put(l links.Link) error {
 	maps.Copy(m, old)
 	m[l.Key] = &Entry{Link: l, Target: t, clicks: ix.counterLocked(l.Key)}
 	ix.cur.Store(&Snapshot{byKey: m})
+	if ix.dirty != nil {
+		ix.dirty[l.Key] = true
+	}
 	return nil
 }
 
@@ -164,6 +193,9 @@ func (ix *Index) Put(l links.Link) error {
 func (ix *Index) Remove(key string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if ix.dirty != nil {
+		ix.dirty[key] = true
+	}
 	old := ix.cur.Load().byKey
 	if _, ok := old[key]; !ok {
 		return

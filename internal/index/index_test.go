@@ -142,3 +142,58 @@ func TestFailedFlushKeepsCounts(t *testing.T) {
 		t.Fatalf("stored clicks = %d, want 5", l.Clicks)
 	}
 }
+
+// blockingStore holds Each until released, to interleave writes with a Load.
+type blockingStore struct {
+	links.Store
+	started, release chan struct{}
+}
+
+func (b *blockingStore) Each(ctx context.Context, fn func(links.Link) error) error {
+	close(b.started)
+	<-b.release
+	return b.Store.Each(ctx, fn)
+}
+
+// A Put or Remove that lands while a Load reads the store wins over what
+// the Load read: the load may have read the table before the change.
+func TestLoadKeepsWritesMadeDuringIt(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, n := range []string{"keep", "gone", "changed"} {
+		if _, err := s.Create(ctx, link(n, "https://old.example/"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bs := &blockingStore{Store: s, started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error)
+	go func() { done <- ix.Load(ctx, bs) }()
+	<-bs.started
+	// Published by writers while the load is in flight; the store, as the
+	// load will read it, still has the old rows (a stale read).
+	ix.Remove("gone")
+	if err := ix.Put(link("changed", "https://new.example")); err != nil {
+		t.Fatal(err)
+	}
+	close(bs.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ix.Lookup("gone"); ok {
+		t.Error("load resurrected a link removed during it")
+	}
+	if e, _ := ix.Lookup("changed"); e == nil || e.Link.URL != "https://new.example" {
+		t.Errorf("load overwrote a newer Put: %+v", e)
+	}
+	if _, ok := ix.Lookup("keep"); !ok {
+		t.Error("load lost an untouched link")
+	}
+	// After the load, writes are no longer tracked: a later load wins.
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ix.Lookup("changed"); e.Link.URL != "https://old.example/changed" {
+		t.Errorf("second load did not read the store: %q", e.Link.URL)
+	}
+}
