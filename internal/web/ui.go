@@ -43,7 +43,7 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	data := map[string]any{"Query": q}
+	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
 	if q != "" {
 		res, err := s.opt.Links.Store.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
 		if err != nil {
