@@ -92,6 +92,21 @@ func TestDebugMuxIsPrivate(t *testing.T) {
 	if code, body := get(t, c, "http://"+s.Metrics.Addr()+"/metrics"); code != 200 || !strings.Contains(string(body), "signpost_build_info") {
 		t.Errorf("metrics server /metrics: %d", code)
 	}
+	d, err := StartSideServers(slog.New(slog.DiscardHandler), "127.0.0.1:0", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	NewMetrics(MetricsOptions{}).Wrap("GET /healthz", http.NotFoundHandler())
+
+	// Nothing of ours lands on http.DefaultServeMux: after building the
+	// metrics, a debug and a metrics server, it holds only what importing
+	// net/http/pprof put there (and no server of ours serves it).
+	for _, path := range []string{"/", "/metrics", "/healthz", "/readyz", "/debug/", "/-/"} {
+		if _, pattern := http.DefaultServeMux.Handler(httptest.NewRequest("GET", path, nil)); pattern != "" {
+			t.Errorf("http.DefaultServeMux has a handler for %s (pattern %q)", path, pattern)
+		}
+	}
 }
 
 func TestSideServersDebugAddrInUse(t *testing.T) {
