@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The real-browser test: headless Chromium (Debian's chromium package) drives
+# Signpost's UI through internal/web's TestBrowser.
+#
+#   scripts/test-browser.sh        install chromium if missing, run the test
+#
+# It checks, in a real browser over the full handler on a real SQLite file:
+# creating a link with the home page's form; the link page; following
+# go/<name>/a/b?x=1 to a second local server with path and query passed on;
+# the not-found page offering creation with the name filled in, and creating
+# from there; a javascript: target refused with the reason shown; delete with
+# the JavaScript confirm; copy-link to the clipboard; no console errors or CSP
+# violations on any page (and a probe proving such a violation is caught);
+# no page wider than a 390px phone; create and delete with JavaScript off.
+#
+# Environment:
+#   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
+#   SIGNPOST_TEST_SCREENSHOTS  a directory: save PNGs of the pages there
+#
+# Exits non-zero when the test fails or was skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+t0=$(date +%s)
+
+export SIGNPOST_TEST_CHROMIUM=${SIGNPOST_TEST_CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x $SIGNPOST_TEST_CHROMIUM ]]; then
+	if [[ $SIGNPOST_TEST_CHROMIUM != /usr/bin/chromium ]]; then
+		echo "test-browser: SIGNPOST_TEST_CHROMIUM=$SIGNPOST_TEST_CHROMIUM is not an executable" >&2
+		exit 1
+	fi
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "test-browser: chromium is missing and this is not root; run: sudo apt-get install chromium" >&2
+		exit 1
+	fi
+	if [[ -z ${SIGNPOST_APT_UPDATED:-} ]]; then
+		apt-get update -qq
+		export SIGNPOST_APT_UPDATED=1
+	fi
+	echo "test-browser: installing chromium"
+	apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+# Debian's wrapper script prints a harmless shell warning; the version line is last.
+echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+go test -count=1 -timeout 5m -run '^TestBrowser$' -v ./internal/web/ 2>&1 |
+	grep --line-buffered -v 'dbus' | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+
+if ((rc != 0)); then
+	echo "test-browser: FAILED (go test exit $rc) after $(($(date +%s) - t0))s" >&2
+	exit "$rc"
+fi
+if grep -q -- '--- SKIP: TestBrowser' "$log" || ! grep -q -- '--- PASS: TestBrowser ' "$log"; then
+	echo "test-browser: TestBrowser did not run (skipped or missing); is SIGNPOST_TEST_CHROMIUM usable?" >&2
+	exit 1
+fi
+echo "test-browser: ok: $(grep -c -- '    --- PASS: TestBrowser/' "$log") browser scenarios passed in $(($(date +%s) - t0))s"
