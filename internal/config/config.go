@@ -163,6 +163,7 @@ func Settings() []Setting {
 var Runtime = [][2]string{
 	{"GOMAXPROCS", "CPUs used; default: the container's CPU limit (Go ≥ 1.25 reads the cgroup)"},
 	{"GOMEMLIMIT", "soft memory limit; default: 90% of the cgroup memory limit (automemlimit), none outside a container"},
+	{"AUTOMEMLIMIT", "share of the cgroup memory limit used for GOMEMLIMIT when that is unset; default 0.9, off disables"},
 	{"GOGC", "GC target percentage; default 100"},
 }
 
