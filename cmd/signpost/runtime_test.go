@@ -64,6 +64,7 @@ func TestBinary(t *testing.T) {
 	t.Run("DebugMetricsProfiling", func(t *testing.T) { t.Parallel(); testDebugMetricsProfiling(t, bin) })
 	t.Run("MetricsAddr", func(t *testing.T) { t.Parallel(); testMetricsAddr(t, bin) })
 	t.Run("CgroupLimits", func(t *testing.T) { t.Parallel(); testCgroupLimits(t, bin) })
+	t.Run("ImportStdinAndProgress", func(t *testing.T) { t.Parallel(); testImportStdinAndProgress(t, bin) })
 }
 
 func build(t *testing.T, goTool, out string, flags ...string) {
@@ -729,4 +730,43 @@ func ownCgroup(controller string) (dir string, v2 bool, err error) {
 		return join(v2Mount, v2Path), true, nil
 	}
 	return "", false, fmt.Errorf("no cgroup %s controller is mounted", controller)
+}
+
+// testImportStdinAndProgress imports from stdin ("-"), and from a file on a
+// terminal, where a large import draws a progress bar (util-linux's
+// `script` gives the binary a pseudo-terminal).
+func testImportStdinAndProgress(t *testing.T, bin string) {
+	dir := t.TempDir()
+	var b strings.Builder
+	const n = 25000 // about 2 MiB: over the bar's 1 MiB threshold
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"name":"link-%05d","url":"https://example.com/%d/some/longer/path/to/make/the/file/bigger"}`+"\n", i, i)
+	}
+	file := filepath.Join(dir, "big.ndjson")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "stdin.db")}
+	cmd := exec.Command(bin, "import", "-")
+	cmd.Env = env(t, vars)
+	cmd.Stdin = strings.NewReader(`{"name":"a","url":"https://a.example"}` + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imported 1 links from stdin") {
+		t.Fatalf("import -: %v %q", err, out)
+	}
+	// Not a terminal: no bar, just the summary.
+	code, _, errOut := runCmd(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "pipe.db")}, "import", file)
+	if code != 0 || strings.Contains(errOut, "reading [") || !strings.Contains(errOut, fmt.Sprintf("imported %d links", n)) {
+		t.Fatalf("import to a pipe: %d %q", code, errOut)
+	}
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("util-linux script not installed: cannot give the import a terminal")
+	}
+	cmd = exec.Command(script, "-qec", bin+" import "+file, "/dev/null")
+	cmd.Env = env(t, map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "tty.db")})
+	out, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reading [") || !strings.Contains(string(out), fmt.Sprintf("imported %d links", n)) {
+		t.Fatalf("import on a terminal: %v %q", err, out)
+	}
 }
