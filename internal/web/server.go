@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	texttemplate "text/template"
 	"time"
 
@@ -58,7 +59,7 @@ func New(opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	s := &Server{opt: opt, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"ago": ago, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }}
+	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, err

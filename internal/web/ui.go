@@ -17,6 +17,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	data["User"] = s.opt.Auth.User(r)
 	data["Host"] = r.Host
+	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.opt.Log.Error("template failed", "page", page, "err", err)
@@ -174,14 +175,19 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
 	w.Header().Set("Content-Type", "application/opensearchdescription+xml")
-	if err := s.osd.Execute(w, map[string]string{"Base": scheme + "://" + r.Host}); err != nil {
+	if err := s.osd.Execute(w, map[string]string{"Base": scheme(r) + "://" + r.Host}); err != nil {
 		s.opt.Log.Error("opensearch template failed", "err", err)
 	}
+}
+
+// scheme is how the browser reached us: https behind a TLS-terminating
+// proxy that says so.
+func scheme(r *http.Request) string {
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		return "https"
+	}
+	return "http"
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {

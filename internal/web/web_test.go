@@ -421,6 +421,7 @@ func TestCrossOriginFormPostRefused(t *testing.T) {
 func TestUIPages(t *testing.T) {
 	ts := newTestServer(t, false)
 	ts.create(t, "docs", "https://docs.example")
+	ts.create(t, "gh", "https://github.com/search?q={{QueryEscape .Path}}")
 	form := func(path string, v url.Values) response {
 		return ts.do(t, "POST", path, v.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -432,7 +433,8 @@ func TestUIPages(t *testing.T) {
 		{"/-/", 200, []string{"go/docs", "https://docs.example", `action="/-/links"`, "Popular"}},
 		{"/-/?q=doc", 200, []string{"Links matching", "go/docs"}},
 		{"/-/?q=zzz", 200, []string{"Nothing matches"}},
-		{"/-/links/docs", 200, []string{"go/docs", `action="/-/links/docs"`, "Delete go/docs"}},
+		{"/-/links/docs", 200, []string{"go/docs", `action="/-/links/docs"`, "Delete go/docs", `href="https://docs.example"`}},
+		{"/-/links/gh", 200, []string{"<code>https://github.com/search?q={{QueryEscape .Path}}</code>", "a template"}},
 		{"/-/links/nope", 404, []string{"does not exist yet"}},
 		{"/-/new?name=fresh", 200, []string{`value="fresh"`}},
 		{"/-/help", 200, []string{"/etc/hosts", "/-/go?q=%s", "opensearch.xml"}},
