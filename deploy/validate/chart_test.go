@@ -303,6 +303,27 @@ func TestSQLiteMode(t *testing.T) {
 	}
 }
 
+// The install notes tell a newcomer what to do next in each mode.
+func TestNotes(t *testing.T) {
+	for _, tc := range []struct {
+		opts renderOpts
+		want []string
+	}{
+		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060"}},
+		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=5s"}},
+	} {
+		_, notes, err := renderChart(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(notes, w) {
+				t.Errorf("NOTES for %+v lack %q:\n%s", tc.opts, w, notes)
+			}
+		}
+	}
+}
+
 func TestAutoscalingOff(t *testing.T) {
 	objs := mustRender(t, renderOpts{ValueFiles: []string{"ci/autoscaling-off-values.yaml"}})
 	d := deployment(t, objs)

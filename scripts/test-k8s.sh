@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# scripts/test-k8s.sh — offline checks of the Kubernetes manifests
+# (deploy/kubernetes) and the Helm chart (deploy/helm/signpost).
+#
+# No cluster and no schema downloads are needed. The script:
+#   1. builds (once, cached in $SIGNPOST_TOOLS_BIN) helm and kustomize from the
+#      deploy/validate module, and kubectl-validate from the Go module proxy;
+#   2. builds the signpost binary;
+#   3. runs helm lint --strict and helm template for the default values and every
+#      deploy/helm/signpost/ci/*-values.yaml, for Kubernetes 1.30 and 1.27, and
+#      checks that the CLI refuses bad values (schema);
+#   4. validates every rendered object, the kustomize build and the example Secret
+#      against the OpenAPI schemas of real Kubernetes versions (kubectl-validate,
+#      unknown fields are errors), after proving the validator rejects a typo;
+#   5. runs the deploy/validate Go tests: strict decoding into k8s.io/api types,
+#      the seed's values, both database modes, schema refusals, the shutdown and
+#      memory arithmetic, plain manifests == chart default render, and the
+#      consistency checks against the real binary (env names in `serve --help`,
+#      probe paths answered by `signpost serve`, exit 0 on SIGTERM);
+#   6. checks that the service binary's module has no Kubernetes dependency.
+#
+# Cold (nothing cached, 2 cores): ~10 minutes, mostly building tools once.
+# Warm: well under a minute. Exits non-zero on the first failing step.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+TOOLS_BIN=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
+KUBECTL_VALIDATE_VERSION=v0.0.4     # Kubernetes 1.23–1.30 schemas built in
+KUBE_CURRENT=1.30                   # newest schema kubectl-validate ships; has the preStop sleep action
+KUBE_OLD=1.27                       # no preStop sleep: the chart falls back to SHUTDOWN_DELAY
+CHART=deploy/helm/signpost
+VALIDATE_MOD=deploy/validate
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/signpost-k8s.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$TOOLS_BIN"
+
+# has_module BIN MODULE VERSION: the Go binary was built with that module version.
+has_module() {
+  [ -x "$1" ] && go version -m "$1" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"
+}
+
+step "tools (cached in $TOOLS_BIN)"
+mod_version() { (cd "$VALIDATE_MOD" && go list -m -f '{{.Version}}' "$1"); }
+HELM_VERSION=$(mod_version helm.sh/helm/v3)
+KUSTOMIZE_VERSION=$(mod_version sigs.k8s.io/kustomize/kustomize/v5)
+K8S_MINOR=$(mod_version k8s.io/client-go | cut -d. -f2)
+HELM=$TOOLS_BIN/helm
+KUSTOMIZE=$TOOLS_BIN/kustomize
+KUBECTL_VALIDATE=$TOOLS_BIN/kubectl-validate
+if ! has_module "$HELM" helm.sh/helm/v3 "$HELM_VERSION"; then
+  echo "building helm $HELM_VERSION from $VALIDATE_MOD (first time only, a few minutes)"
+  t0=$(date +%s)
+  # The same version stamps as Helm's own release builds (its Makefile), so the
+  # default Kubernetes version of `helm template` is 1.$K8S_MINOR, as for users.
+  (cd "$VALIDATE_MOD" && go build -o "$HELM.tmp" -ldflags "-s -w \
+      -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$K8S_MINOR \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$K8S_MINOR" \
+      helm.sh/helm/v3/cmd/helm)
+  mv "$HELM.tmp" "$HELM"
+  echo "built helm in $(($(date +%s) - t0))s"
+fi
+if ! has_module "$KUSTOMIZE" sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"; then
+  echo "building kustomize $KUSTOMIZE_VERSION from $VALIDATE_MOD"
+  t0=$(date +%s)
+  (cd "$VALIDATE_MOD" && go build -o "$KUSTOMIZE.tmp" sigs.k8s.io/kustomize/kustomize/v5)
+  mv "$KUSTOMIZE.tmp" "$KUSTOMIZE"
+  echo "built kustomize in $(($(date +%s) - t0))s"
+fi
+if ! has_module "$KUBECTL_VALIDATE" sigs.k8s.io/kubectl-validate "$KUBECTL_VALIDATE_VERSION"; then
+  echo "building kubectl-validate $KUBECTL_VALIDATE_VERSION (first time only, a few minutes)"
+  t0=$(date +%s)
+  GOBIN=$TOOLS_BIN go install "sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
+  echo "built kubectl-validate in $(($(date +%s) - t0))s"
+fi
+"$HELM" version --short
+echo "kustomize $("$KUSTOMIZE" version)"
+echo "kubectl-validate $KUBECTL_VALIDATE_VERSION"
+
+step "signpost binary"
+SIGNPOST_BIN=${SIGNPOST_BIN:-$WORK/signpost}
+go build -o "$SIGNPOST_BIN" ./cmd/signpost
+export SIGNPOST_BIN
+"$SIGNPOST_BIN" version
+
+step "helm lint --strict and helm template"
+variants=(default)
+for f in "$CHART"/ci/*-values.yaml; do variants+=("$(basename "$f" -values.yaml)"); done
+[ "${#variants[@]}" -ge 5 ] || fail "want the default values and at least 4 ci/*-values.yaml files"
+mkdir -p "$WORK/$KUBE_CURRENT" "$WORK/$KUBE_OLD" "$WORK/crd"
+for v in "${variants[@]}"; do
+  args=()
+  [ "$v" = default ] || args+=(-f "$CHART/ci/$v-values.yaml")
+  "$HELM" lint --strict --quiet "${args[@]}" "$CHART" >"$WORK/lint.log" 2>&1 \
+    || { cat "$WORK/lint.log"; fail "helm lint --strict ($v)"; }
+  for kv in "$KUBE_CURRENT" "$KUBE_OLD"; do
+    "$HELM" template signpost "$CHART" --namespace signpost --kube-version "$kv.0" "${args[@]}" \
+      >"$WORK/$kv/chart-$v.yaml" || fail "helm template ($v, Kubernetes $kv)"
+  done
+  objects=$(grep -c '^kind:' "$WORK/$KUBE_CURRENT/chart-$v.yaml")
+  echo "ok   $v: lint clean, $objects objects ($(grep '^kind:' "$WORK/$KUBE_CURRENT/chart-$v.yaml" | cut -d' ' -f2 | sort | paste -sd, -))"
+done
+# The ServiceMonitor appears only when the cluster serves its API. kubectl-validate
+# has no schema for that CRD; the Go tests decode it strictly into the
+# prometheus-operator types instead.
+"$HELM" template signpost "$CHART" --namespace signpost -f "$CHART/ci/servicemonitor-ingress-values.yaml" \
+  --api-versions monitoring.coreos.com/v1/ServiceMonitor >"$WORK/crd/chart-servicemonitor.yaml"
+grep -q '^kind: ServiceMonitor' "$WORK/crd/chart-servicemonitor.yaml" || fail "no ServiceMonitor with --api-versions monitoring.coreos.com/v1/ServiceMonitor"
+grep -q '^kind: ServiceMonitor' "$WORK/$KUBE_CURRENT/chart-servicemonitor-ingress.yaml" && fail "ServiceMonitor rendered without its API"
+echo "ok   ServiceMonitor only with monitoring.coreos.com/v1 available"
+
+step "values.schema.json refuses bad values (helm CLI)"
+refuse() { # refuse WANT_IN_ERROR helm-template-args...
+  local want=$1; shift
+  if "$HELM" template signpost "$CHART" "$@" >"$WORK/refused.log" 2>&1; then
+    fail "helm template $* was accepted"
+  fi
+  grep -q -- "$want" "$WORK/refused.log" || { cat "$WORK/refused.log"; fail "error for $* does not mention $want"; }
+  echo "ok   refused: $* ($(grep -m1 -o -- "$want.*" "$WORK/refused.log" | cut -c1-90))"
+}
+refuse replicaCont --set replicaCont=3
+refuse replicaCount --set replicaCount=three
+refuse replicaCount -f "$CHART/ci/sqlite-single-values.yaml" --set replicaCount=2
+refuse enabled --set database.mode=sqlite --set replicaCount=1
+
+step "kustomize build deploy/kubernetes"
+"$KUSTOMIZE" build deploy/kubernetes >"$WORK/$KUBE_CURRENT/kustomize.yaml"
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl kustomize deploy/kubernetes >"$WORK/kubectl-kustomize.yaml" \
+    && cmp -s "$WORK/kubectl-kustomize.yaml" "$WORK/$KUBE_CURRENT/kustomize.yaml" \
+    && echo "ok   kubectl kustomize gives the same output"
+fi
+cp deploy/kubernetes/secret.example.yaml "$WORK/$KUBE_CURRENT/"
+echo "ok   $(grep -c '^kind:' "$WORK/$KUBE_CURRENT/kustomize.yaml") objects"
+
+step "kubectl-validate against Kubernetes OpenAPI schemas (offline)"
+# A validator that passes everything proves nothing: it must reject a typo.
+cat >"$WORK/typo.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec:
+  replica: 3
+  selector: {matchLabels: {a: b}}
+  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}
+EOF
+if "$KUBECTL_VALIDATE" --version "$KUBE_CURRENT" "$WORK/typo.yaml" >"$WORK/typo.log" 2>&1; then
+  cat "$WORK/typo.log"; fail "kubectl-validate accepted an unknown field"
+fi
+grep -q 'replica' "$WORK/typo.log" || { cat "$WORK/typo.log"; fail "kubectl-validate did not name the unknown field"; }
+echo "ok   kubectl-validate rejects an unknown field (spec.replica)"
+for kv in "$KUBE_CURRENT" "$KUBE_OLD"; do
+  if ! "$KUBECTL_VALIDATE" --version "$kv" "$WORK/$kv" >"$WORK/validate-$kv.log" 2>&1; then
+    cat "$WORK/validate-$kv.log"; fail "kubectl-validate --version $kv"
+  fi
+  n=$(cat "$WORK/$kv"/*.yaml | grep -c '^kind:')
+  echo "ok   Kubernetes $kv: $n objects in $(ls "$WORK/$kv" | wc -l) files valid"
+done
+
+step "go test ./... in $VALIDATE_MOD (strict decoding, chart/kustomize agreement, binary consistency)"
+(cd "$VALIDATE_MOD" && go vet ./... && go test -count=1 -v ./...) >"$WORK/gotest.log" 2>&1 || {
+  grep -vE '^(=== (RUN|PAUSE|CONT)|\s+--- PASS)' "$WORK/gotest.log"; fail "go test in $VALIDATE_MOD"; }
+grep -E '^(--- |ok|FAIL|PASS)' "$WORK/gotest.log"
+grep -E '^\s+binary_test.go:[0-9]+: ready' "$WORK/gotest.log" | sed 's/^ */     /' || true
+if grep -qE -- '--- SKIP' "$WORK/gotest.log"; then
+  grep -E -- '--- SKIP' "$WORK/gotest.log"; fail "a deploy/validate test was skipped"
+fi
+
+step "the service module has no Kubernetes dependency"
+if go list -deps ./... 2>/dev/null | grep -E '^(k8s\.io|sigs\.k8s\.io|helm\.sh)/'; then
+  fail "the signpost module imports Kubernetes packages"
+fi
+echo "ok   go list -deps ./... has no k8s.io, sigs.k8s.io or helm.sh package"
+
+step "done"
+echo "test-k8s: all checks passed in $(($(date +%s) - started))s"
