@@ -81,8 +81,8 @@ func TestDefaultRenderHasSeedValues(t *testing.T) {
 	spec := d.Spec.Template.Spec
 	c := container(t, d)
 
-	if d.Spec.Replicas != nil {
-		t.Errorf("with the HPA on, spec.replicas must be left to the HPA, got %d", *d.Spec.Replicas)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas = %v, want the seed's 3", d.Spec.Replicas)
 	}
 	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType ||
 		d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 1 || d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue() != 1 {
@@ -525,6 +525,17 @@ func TestParseGoMemLimit(t *testing.T) {
 	for _, bad := range []string{"900Mi", "1G", "", "MiB"} {
 		if _, err := parseGoMemLimit(bad); err == nil {
 			t.Errorf("parseGoMemLimit(%q) accepted", bad)
+		}
+	}
+}
+
+// An empty debug.addr disables pprof: the binary reads an empty variable as
+// unset (its default is loopback:6060), so the chart must say "off".
+func TestEmptyDebugAddrRendersOff(t *testing.T) {
+	for set, want := range map[string]string{"debug.addr=": "off", "debug.addr=127.0.0.1:7070": "127.0.0.1:7070"} {
+		d := deployment(t, mustRender(t, renderOpts{Set: []string{set}}))
+		if env, _ := envMap(container(t, d)); env["DEBUG_ADDR"] != want {
+			t.Errorf("--set %s: DEBUG_ADDR = %q, want %q", set, env["DEBUG_ADDR"], want)
 		}
 	}
 }
