@@ -19,7 +19,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +28,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -147,9 +148,9 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 	return v, wrap(err)
 }
 
-const columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at`
+const columns = sqlstore.Columns
 
-type scanner interface{ Scan(...any) error }
+type scanner = sqlstore.Scanner
 
 func scan(r scanner) (links.Link, error) {
 	var l links.Link
@@ -178,62 +179,14 @@ func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
 }
 
 func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, error) {
-	var where string
-	var args []any
-	if q := strings.TrimSpace(opt.Query); q != "" {
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		keyLike := "%" + escapeLike(links.Normalize(q)) + "%"
-		where = ` WHERE key LIKE $1 ESCAPE '\' OR lower(url) LIKE $2 ESCAPE '\' OR lower(description) LIKE $2 ESCAPE '\'`
-		args = append(args, keyLike, like)
-	}
-	order := ` ORDER BY key`
-	switch opt.Sort {
-	case links.SortPopular:
-		order = ` ORDER BY clicks DESC, key`
-	case links.SortRecent:
-		order = ` ORDER BY updated_at DESC, key`
-	}
-	limit := ""
-	if opt.Limit > 0 {
-		limit = fmt.Sprintf(" LIMIT %d", opt.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM links`+where+order+limit, args...)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []links.Link
-	for rows.Next() {
-		l, err := scan(rows)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		out = append(out, l)
-	}
-	return out, wrap(rows.Err())
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return dialect.List(ctx, s.db, opt)
 }
 
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM links ORDER BY key`)
-	if err != nil {
-		return wrap(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		l, err := scan(rows)
-		if err != nil {
-			return wrap(err)
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return wrap(rows.Err())
+	return dialect.Each(ctx, s.db, fn)
 }
+
+var dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap}
 
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 	got, err := scan(s.db.QueryRowContext(ctx,

@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -121,9 +122,9 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 	return v, wrap(err)
 }
 
-const columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at`
+const columns = sqlstore.Columns
 
-type scanner interface{ Scan(...any) error }
+type scanner = sqlstore.Scanner
 
 func scan(r scanner) (links.Link, error) {
 	var l links.Link
@@ -160,62 +161,14 @@ func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
 }
 
 func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, error) {
-	var where string
-	var args []any
-	if q := strings.TrimSpace(opt.Query); q != "" {
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		keyLike := "%" + escapeLike(links.Normalize(q)) + "%"
-		where = ` WHERE key LIKE ? ESCAPE '\' OR lower(url) LIKE ? ESCAPE '\' OR lower(description) LIKE ? ESCAPE '\'`
-		args = append(args, keyLike, like, like)
-	}
-	order := ` ORDER BY key`
-	switch opt.Sort {
-	case links.SortPopular:
-		order = ` ORDER BY clicks DESC, key`
-	case links.SortRecent:
-		order = ` ORDER BY updated_at DESC, key`
-	}
-	limit := ""
-	if opt.Limit > 0 {
-		limit = fmt.Sprintf(" LIMIT %d", opt.Limit)
-	}
-	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM links`+where+order+limit, args...)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []links.Link
-	for rows.Next() {
-		l, err := scan(rows)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		out = append(out, l)
-	}
-	return out, wrap(rows.Err())
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return dialect.List(ctx, s.rd, opt)
 }
 
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
-	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM links ORDER BY key`)
-	if err != nil {
-		return wrap(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		l, err := scan(rows)
-		if err != nil {
-			return wrap(err)
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return wrap(rows.Err())
+	return dialect.Each(ctx, s.rd, fn)
 }
+
+var dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap}
 
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 	_, err := s.wr.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
