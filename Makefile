@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X 
 .PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image k8s-manifests
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
 run: ## start the service on SQLite (signpost.db) at http://localhost:8080
 	go run ./cmd/signpost serve
@@ -39,11 +39,11 @@ bench: ## redirect throughput vs a bare net/http server (wrk), and Go benchmarks
 	bench/redirect.sh
 	go test -run XXX -bench . -benchmem ./internal/web/
 
-dist: ## cross-compile release binaries into dist/ (VERSION=v1.2.3)
-	VERSION=$(VERSION) REVISION=$(REVISION) DATE=$(DATE) scripts/dist.sh
+dist: ## cross-compile static, stamped release binaries + SHA256SUMS into dist/ (VERSION=v1.2.3)
+	scripts/dist.sh $(VERSION)
 
-dist-upx: dist ## compress the release binaries with UPX
-	VERSION=$(VERSION) scripts/dist.sh upx
+dist-upx: ## dist, plus UPX-packed copies in dist/upx/ (says so when upx is missing)
+	scripts/dist.sh --upx $(VERSION)
 
 image: ## docker build the image (signpost:$(VERSION))
 	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t signpost:$(VERSION) .
