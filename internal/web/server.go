@@ -84,19 +84,20 @@ func New(opt Options) (*Server, error) {
 	s.routes(mux)
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
 	// that send no Origin or Sec-Fetch-Site header are unaffected.
-	s.h = recoverPanics(opt.Log, http.NewCrossOriginProtection().Handler(mux))
+	csrf := http.NewCrossOriginProtection().Handler(mux)
+	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path) {
+			// Redirects: the same handler and middleware the mux would
+			// pick. Safe methods need no CSRF check.
+			s.redirectH.ServeHTTP(w, r)
+			return
+		}
+		csrf.ServeHTTP(w, r)
+	}))
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path) {
-		// Redirects: the same handler and middleware the mux would pick.
-		// Safe methods need no CSRF check.
-		s.redirectH.ServeHTTP(w, r)
-		return
-	}
-	s.h.ServeHTTP(w, r)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
 func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

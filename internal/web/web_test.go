@@ -506,3 +506,26 @@ func TestFastPath(t *testing.T) {
 		}
 	}
 }
+
+// A panic on the redirect fast path is recovered like any other: a 500,
+// not a dropped connection.
+func TestRedirectPanicRecovered(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ix := index.New(log)
+	h, err := web.New(web.Options{Links: &links.Service{Store: st, Index: ix}, Index: ix, Auth: &auth.Resolver{}, Log: log,
+		OnRedirect: func(bool) { panic("boom") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/anything", nil))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", w.Code)
+	}
+}
