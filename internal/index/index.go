@@ -2,6 +2,14 @@
 // immutable snapshot of every link behind an atomic pointer (lookups take no
 // lock and touch no database), swapped whole on every committed change, and
 // per-link click counters that a Flusher writes to the store in batches.
+//
+// What the index publishes it reads from the store after the change
+// committed (Refresh, Load), and these read-then-publish steps run one at
+// a time: a step that starts later reads a store at least as new and
+// publishes after the earlier one, so the index never goes back to an
+// older value of a link. (Publishing the value a write returned instead
+// would: two writers of one link, possibly on two replicas, may return in
+// the other order than they committed.)
 package index
 
 import (
@@ -48,16 +56,15 @@ type Index struct {
 	cur    atomic.Pointer[Snapshot]
 	loaded atomic.Bool
 
-	mu sync.Mutex // serialises writers; readers never take it
+	// publish serialises the steps that read the store and publish what
+	// they read (Load, Refresh, Put, Remove), so that they publish in the
+	// order they read. Redirects never take it.
+	publish sync.Mutex
+	mu      sync.Mutex // guards snapshot swaps and counters; held briefly
 	// counters outlive snapshots so that a link's pending clicks survive
 	// every swap; a counter whose link is gone is dropped after its
 	// clicks were taken.
 	counters map[string]*counter
-	// While a Load reads the store, Put and Remove note their keys here;
-	// the load keeps those keys as the writers left them, since what it
-	// read may predate them.
-	loading int
-	dirty   map[string]bool
 }
 
 // New returns an empty, not yet loaded index.
@@ -115,21 +122,11 @@ func (ix *Index) WithPending(l links.Link) links.Link {
 }
 
 // Load replaces the whole snapshot with the store's links (start-up and
-// resync). Links whose stored target no longer parses are logged and left out.
+// resync). Links whose stored target no longer parses are logged and left
+// out. Refreshes wait while it reads, and then publish over it.
 func (ix *Index) Load(ctx context.Context, s links.Store) error {
-	ix.mu.Lock()
-	if ix.loading == 0 {
-		ix.dirty = map[string]bool{}
-	}
-	ix.loading++
-	ix.mu.Unlock()
-	defer func() {
-		ix.mu.Lock()
-		if ix.loading--; ix.loading == 0 {
-			ix.dirty = nil
-		}
-		ix.mu.Unlock()
-	}()
+	ix.publish.Lock()
+	defer ix.publish.Unlock()
 	m := map[string]*Entry{}
 	err := s.Each(ctx, func(l links.Link) error {
 		t, err := links.ParseTarget(l.URL)
@@ -145,14 +142,6 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	cur := ix.cur.Load().byKey
-	for k := range ix.dirty {
-		if e, ok := cur[k]; ok {
-			m[k] = e
-		} else {
-			delete(m, k)
-		}
-	}
 	for k, e := range m {
 		e.clicks = ix.counterLocked(k)
 	}
@@ -170,8 +159,44 @@ func (ix *Index) counterLocked(key string) *counter {
 	return c
 }
 
-// Put publishes l (a create, update or rename target) in a new snapshot.
+// Refresh re-reads each key from the store and publishes what it finds: the
+// link, or its absence. Writers call it once their change committed, and
+// replicas for every change another one announces.
+func (ix *Index) Refresh(ctx context.Context, s links.Store, keys ...string) error {
+	ix.publish.Lock()
+	defer ix.publish.Unlock()
+	for _, key := range keys {
+		l, err := s.Get(ctx, key)
+		switch links.ErrorCode(err) {
+		case "":
+			if err := ix.put(l); err != nil {
+				return err
+			}
+		case links.NotFound:
+			ix.remove(key)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// Put publishes l as it is, without reading the store: the fallback for a
+// writer whose Refresh failed after its change committed.
 func (ix *Index) Put(l links.Link) error {
+	ix.publish.Lock()
+	defer ix.publish.Unlock()
+	return ix.put(l)
+}
+
+// Remove publishes a snapshot without key, without reading the store.
+func (ix *Index) Remove(key string) {
+	ix.publish.Lock()
+	defer ix.publish.Unlock()
+	ix.remove(key)
+}
+
+func (ix *Index) put(l links.Link) error {
 	t, err := links.ParseTarget(l.URL)
 	if err != nil {
 		return err
@@ -183,19 +208,12 @@ func (ix *Index) Put(l links.Link) error {
 	maps.Copy(m, old)
 	m[l.Key] = &Entry{Link: l, Target: t, clicks: ix.counterLocked(l.Key)}
 	ix.cur.Store(&Snapshot{byKey: m})
-	if ix.dirty != nil {
-		ix.dirty[l.Key] = true
-	}
 	return nil
 }
 
-// Remove publishes a snapshot without key.
-func (ix *Index) Remove(key string) {
+func (ix *Index) remove(key string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.dirty != nil {
-		ix.dirty[key] = true
-	}
 	old := ix.cur.Load().byKey
 	if _, ok := old[key]; !ok {
 		return

@@ -143,57 +143,100 @@ func TestFailedFlushKeepsCounts(t *testing.T) {
 	}
 }
 
-// blockingStore holds Each until released, to interleave writes with a Load.
-type blockingStore struct {
+// staleStore reads from the store, then holds what it read until
+// released: a read that is overtaken by a later change and a later read.
+type staleStore struct {
 	links.Store
-	started, release chan struct{}
+	read, release chan struct{}
+	once          sync.Once // only the first read is held
 }
 
-func (b *blockingStore) Each(ctx context.Context, fn func(links.Link) error) error {
-	close(b.started)
-	<-b.release
-	return b.Store.Each(ctx, fn)
+func newStaleStore(s links.Store) *staleStore {
+	return &staleStore{Store: s, read: make(chan struct{}), release: make(chan struct{})}
 }
 
-// A Put or Remove that lands while a Load reads the store wins over what
-// the Load read: the load may have read the table before the change.
-func TestLoadKeepsWritesMadeDuringIt(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	for _, n := range []string{"keep", "gone", "changed"} {
-		if _, err := s.Create(ctx, link(n, "https://old.example/"+n)); err != nil {
-			t.Fatal(err)
+func (b *staleStore) hold() {
+	b.once.Do(func() {
+		close(b.read)
+		<-b.release
+	})
+}
+
+func (b *staleStore) Get(ctx context.Context, key string) (links.Link, error) {
+	l, err := b.Store.Get(ctx, key)
+	b.hold()
+	return l, err
+}
+
+func (b *staleStore) Each(ctx context.Context, fn func(links.Link) error) error {
+	var ls []links.Link
+	if err := b.Store.Each(ctx, func(l links.Link) error { ls = append(ls, l); return nil }); err != nil {
+		return err
+	}
+	b.hold()
+	for _, l := range ls {
+		if err := fn(l); err != nil {
+			return err
 		}
 	}
-	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	bs := &blockingStore{Store: s, started: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan error)
-	go func() { done <- ix.Load(ctx, bs) }()
-	<-bs.started
-	// Published by writers while the load is in flight; the store, as the
-	// load will read it, still has the old rows (a stale read).
-	ix.Remove("gone")
-	if err := ix.Put(link("changed", "https://new.example")); err != nil {
-		t.Fatal(err)
-	}
-	close(bs.release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := ix.Lookup("gone"); ok {
-		t.Error("load resurrected a link removed during it")
-	}
-	if e, _ := ix.Lookup("changed"); e == nil || e.Link.URL != "https://new.example" {
-		t.Errorf("load overwrote a newer Put: %+v", e)
-	}
-	if _, ok := ix.Lookup("keep"); !ok {
-		t.Error("load lost an untouched link")
-	}
-	// After the load, writes are no longer tracked: a later load wins.
-	if err := ix.Load(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	if e, _ := ix.Lookup("changed"); e.Link.URL != "https://old.example/changed" {
-		t.Errorf("second load did not read the store: %q", e.Link.URL)
+	return nil
+}
+
+// A read of the store that started earlier is published earlier: a
+// Refresh or Load whose read is overtaken by a change never publishes
+// over the Refresh that read the change. (Two writers of one link on two
+// replicas return in either order; the index must end at the value that
+// committed last, as the store did.)
+func TestPublishingFollowsReadOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stale func(ix *index.Index, s links.Store) error
+	}{
+		{"refresh", func(ix *index.Index, s links.Store) error { return ix.Refresh(context.Background(), s, "gone", "race") }},
+		{"load", func(ix *index.Index, s links.Store) error { return ix.Load(context.Background(), s) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStore(t)
+			for _, n := range []string{"race", "gone"} {
+				if _, err := s.Create(ctx, link(n, "https://old.example/"+n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			ss := newStaleStore(s)
+			staleDone := make(chan error)
+			go func() { staleDone <- tc.stale(ix, ss) }()
+			<-ss.read // the old rows are read, not yet published
+
+			// Meanwhile both links change in the store and a writer refreshes.
+			l := link("race", "https://new.example")
+			if _, err := s.Update(ctx, "race", l); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			freshDone := make(chan error)
+			go func() { freshDone <- ix.Refresh(ctx, s, "race", "gone") }()
+			select {
+			case err := <-freshDone:
+				t.Fatalf("a refresh published (err %v) while an earlier read was in flight", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(ss.release)
+			if err := <-staleDone; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-freshDone; err != nil {
+				t.Fatal(err)
+			}
+			if e, ok := ix.Lookup("race"); !ok || e.Link.URL != "https://new.example" {
+				t.Errorf("index went back to an older value: %+v", e)
+			}
+			if _, ok := ix.Lookup("gone"); ok {
+				t.Error("index resurrected a deleted link")
+			}
+		})
 	}
 }

@@ -9,21 +9,6 @@ import (
 	"github.com/signpost-go/signpost/internal/links"
 )
 
-// Refresh re-reads one link from the store and publishes what it finds: the
-// link, or its absence. Replicas call it for every change notification.
-func (ix *Index) Refresh(ctx context.Context, s links.Store, key string) error {
-	l, err := s.Get(ctx, key)
-	switch links.ErrorCode(err) {
-	case "":
-		return ix.Put(l)
-	case links.NotFound:
-		ix.Remove(key)
-		return nil
-	default:
-		return err
-	}
-}
-
 // Syncer reloads the index whenever the store's change counter moves: the
 // safety net behind change notifications, and how a running server sees
 // what `signpost import` wrote to its database directly.

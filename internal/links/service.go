@@ -9,6 +9,12 @@ import (
 // Publisher is the read model that learns of every committed change: the
 // in-memory index.
 type Publisher interface {
+	// Refresh re-reads keys from s and publishes what it finds. Reading
+	// rather than publishing what a write returned keeps concurrent
+	// writers of one link in commit order.
+	Refresh(ctx context.Context, s Store, keys ...string) error
+	// Put and Remove publish without reading: the fallback when the
+	// store cannot be read right after a commit.
 	Put(Link) error
 	Remove(key string)
 	Load(ctx context.Context, s Store) error
@@ -94,7 +100,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	if err != nil {
 		return Link{}, err
 	}
-	return l, s.Index.Put(l)
+	return l, s.publish(ctx, &l, l.Key)
 }
 
 // Update changes the fields present in in. A rename is an update of Name.
@@ -126,9 +132,9 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		return Link{}, err
 	}
 	if l.Key != key {
-		s.Index.Remove(key)
+		return l, s.publish(ctx, &l, key, l.Key)
 	}
-	return l, s.Index.Put(l)
+	return l, s.publish(ctx, &l, key)
 }
 
 // Delete removes the link called name.
@@ -147,7 +153,31 @@ func (s *Service) Delete(ctx context.Context, user, name string) error {
 	if err := s.Store.Delete(ctx, key); err != nil {
 		return err
 	}
-	s.Index.Remove(key)
+	return s.publish(ctx, nil, key)
+}
+
+// publishTimeout bounds the re-read after a commit.
+const publishTimeout = 5 * time.Second
+
+// publish shows a committed change in the index: keys are re-read from the
+// store, even when the client has gone away meanwhile. If the store cannot
+// be read just then, what was written is published as it is (written, or
+// nothing for a delete, and the other keys removed); a concurrent write by
+// another replica is then repaired by its notification or the next resync.
+func (s *Service) publish(ctx context.Context, written *Link, keys ...string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if s.Index.Refresh(ctx, s.Store, keys...) == nil {
+		return nil
+	}
+	for _, k := range keys {
+		if written == nil || k != written.Key {
+			s.Index.Remove(k)
+		}
+	}
+	if written != nil {
+		return s.Index.Put(*written)
+	}
 	return nil
 }
 
