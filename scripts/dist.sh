@@ -8,8 +8,9 @@
 # repository with commits). Every binary is static (CGO_ENABLED=0: the SQLite
 # driver is pure Go), built with -trimpath, stripped (-s -w), and stamped with
 # the version, the commit and the commit's date, so that two builds of one
-# commit are byte-identical. DIST_DIR overrides the output directory, and
-# PLATFORMS (space-separated GOOS/GOARCH pairs) the set of platforms.
+# commit are byte-identical. REVISION and DATE override the commit and date,
+# DIST_DIR the output directory, and PLATFORMS (space-separated GOOS/GOARCH
+# pairs) the set of platforms.
 #
 # --upx packs linux/amd64 with `upx --best --lzma` into dist/upx/, with its
 # own SHA256SUMS. UPX is looked up as $UPX_BIN, then `upx` on PATH, then the copy
@@ -44,9 +45,10 @@ if [[ -z $version ]]; then
 	version=$(git describe --tags --always --dirty 2>/dev/null || true)
 	version=${version:-dev}
 fi
-revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# REVISION and DATE override what git says (a build from a source tarball).
+revision=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 # The commit's time, not the clock's: the same commit gives the same bytes.
-date=$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null || true)
+date=${DATE:-$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null || true)}
 date=${date:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
 out=${DIST_DIR:-dist}
 # PLATFORMS (space-separated GOOS/GOARCH) narrows the set, e.g. for a quick check.

@@ -103,7 +103,10 @@ for p in docker.io qemu-user-static busybox-static ca-certificates file binutils
 done
 if ((${#need_pkgs[@]})); then
 	note "apt-get install ${need_pkgs[*]}"
-	apt-get update -q >/dev/null
+	# scripts/test-all.sh runs apt-get update once and says so.
+	if [[ -z ${SIGNPOST_APT_UPDATED:-} ]]; then
+		apt-get update -q >/dev/null && export SIGNPOST_APT_UPDATED=1
+	fi
 	apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 for cmd in go npm python3; do
@@ -165,6 +168,7 @@ mkdir -p "$ctx"
 tar -C "$repo" --exclude=./.git --exclude=./dist -cf - . | tar -C "$ctx" -xf -
 
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+build_date=2026-01-02T03:04:05Z
 build_args=(
 	--network host
 	-f "$work/Dockerfile"
@@ -172,7 +176,7 @@ build_args=(
 	--build-arg "GOPROXY=$(go env GOPROXY)"
 	--build-arg "VERSION=$version"
 	--build-arg "REVISION=$revision"
-	--build-arg "DATE=2026-01-02T03:04:05Z"
+	--build-arg "DATE=$build_date"
 )
 # build LOG ARGS...: docker build into LOG; prints the log's tail on failure.
 build() {
@@ -331,7 +335,8 @@ t=$(now)
 if build "$work/build-upx.log" --build-arg UPX=1 -t "$image_upx"; then
 	ok "docker build --build-arg UPX=1 in $(since "$t")s"
 	size_upx=$("$docker" image inspect -f '{{.Size}}' "$image_upx")
-	figure "image size, UPX=1" "$(mb "$size_upx") ($size_upx bytes)"
+	gz_upx=$("$docker" save "$image_upx" | gzip -c | wc -c)
+	figure "image size, UPX=1" "$(mb "$size_upx") ($size_upx bytes), $(mb "$gz_upx") gzipped"
 	check "the UPX image is smaller ($(mb "$size_upx") < $(mb "$size"))" test "$size_upx" -lt "$size"
 	if run_service "$image_upx" signpost-test-upx; then
 		ok "UPX container ready ${ready_s}s after docker run"
@@ -389,6 +394,8 @@ echo "== dist (scripts/dist.sh --upx, what make dist-upx runs)"
 dist=$work/dist
 t=$(now)
 # linux-arm64 is packed too, only to record whether qemu runs it.
+# The revision read before the image build: the tree may move meanwhile.
+export REVISION=$revision DATE=$build_date
 if UPX_BIN=$upx UPX_TARGETS="linux-amd64 linux-arm64" DIST_DIR=$dist scripts/dist.sh --upx "$version" | tee "$work/dist.log"; then
 	ok "scripts/dist.sh --upx $version in $(since "$t")s"
 	figure "make dist-upx (five platforms + UPX)" "$(since "$t") s"
@@ -422,8 +429,9 @@ for name in signpost-linux-amd64 signpost-linux-arm64 signpost-darwin-amd64 sign
 		bash -c '[[ $1 == *"CGO_ENABLED=0"* && $1 == *"-trimpath=true"* ]]' _ "$settings"
 	check "dist/$name holds the version string $version" grep -aq -- "$version" "$f"
 done
-check "dist/signpost-linux-amd64 version: $version and revision" \
-	bash -c '"$1" version | grep -q -- "$2" && "$1" version | grep -q -- "$3"' _ "$dist/signpost-linux-amd64" "$version" "$revision"
+check "dist/signpost-linux-amd64 version: $version, revision and date stamped" \
+	bash -c 'v=$("$1" version) && [[ $v == *"$2"* && $v == *"$3"* && $v == *"$4"* ]]' _ \
+	"$dist/signpost-linux-amd64" "$version" "$revision" "$build_date"
 check "dist/signpost-linux-arm64 version under qemu: $version" \
 	grep -q -- "$version" <(qemu-aarch64-static "$dist/signpost-linux-arm64" version 2>&1)
 check "SHA256SUMS lists the five binaries" test "$(wc -l <"$dist/SHA256SUMS")" = 5
@@ -471,7 +479,7 @@ check "go version -m reads the plain binary's modules" \
 if grep -q 'modernc.org/sqlite' <(go version -m "$dist/upx/signpost-linux-amd64" 2>&1); then
 	figure "go version -m on the UPX binary" "reads the module list"
 else
-	figure "go version -m on the UPX binary" "$(go version -m "$dist/upx/signpost-linux-amd64" 2>&1 | head -n 1)"
+	figure "go version -m on the UPX binary" "$(go version -m "$dist/upx/signpost-linux-amd64" 2>&1 | head -n 1 | sed 's/.*: //')"
 fi
 # Recorded, not required: qemu-user may not run UPX's arm64 unpacker.
 if [[ -f $dist/upx/signpost-linux-arm64 ]]; then
