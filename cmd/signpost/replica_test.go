@@ -132,6 +132,23 @@ func (r *replica) get(path string) (int, string) {
 }
 
 // api sends a JSON API request and returns the status and decoded body.
+// metric returns the value of an unlabelled series on /metrics, or "".
+func (r *replica) metric(name string) string {
+	r.t.Helper()
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		r.t.Fatalf("replica %s: GET /metrics: %v", r.name, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 func (r *replica) api(method, path string, body any) (int, map[string]any) {
 	r.t.Helper()
 	var rd io.Reader
@@ -330,6 +347,14 @@ func TestReplicasThroughDatabaseOutage(t *testing.T) {
 	if !sawDown {
 		t.Error("/readyz never reported the database as down")
 	}
+	// The metrics show the outage: the listener is down and the clicks
+	// wait in memory (flushes fail every 200ms meanwhile).
+	if got := a.metric("signpost_change_listener_up"); got != "0" {
+		t.Errorf("signpost_change_listener_up during the outage = %q, want 0", got)
+	}
+	if got := a.metric("signpost_clicks_pending"); got == "" || got == "0" {
+		t.Errorf("signpost_clicks_pending during the outage = %q, want the clicks counted on A", got)
+	}
 
 	srv.Start()
 	upSince := time.Now()
@@ -369,6 +394,20 @@ func TestReplicasThroughDatabaseOutage(t *testing.T) {
 	}
 	if got != int64(clicks) {
 		t.Fatalf("clicks in the database after recovery: %d, want %d", got, clicks)
+	}
+	for _, r := range []*replica{a, b} {
+		if got := r.metric("signpost_change_listener_up"); got != "1" {
+			t.Errorf("replica %s: signpost_change_listener_up after recovery = %q, want 1", r.name, got)
+		}
+		// Later redirects (waitRedirect above) may wait for the next flush.
+		deadline := time.Now().Add(5 * time.Second)
+		got := r.metric("signpost_clicks_pending")
+		for ; got != "0" && time.Now().Before(deadline); got = r.metric("signpost_clicks_pending") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got != "0" {
+			t.Errorf("replica %s: signpost_clicks_pending after recovery = %q, want 0", r.name, got)
+		}
 	}
 	for _, r := range []*replica{a, b} {
 		if err := r.stop(); err != nil {

@@ -14,6 +14,7 @@ import (
 // no feed.
 type changeFeed interface {
 	Listen(ctx context.Context, onChange func(key string), onReconnect func()) error
+	Listening() bool
 }
 
 // followChanges keeps ix in step with what other replicas commit, until ctx

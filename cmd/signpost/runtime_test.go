@@ -531,12 +531,15 @@ func testDebugMetricsProfiling(t *testing.T, bin string) {
 		`signpost_http_requests_total{code="201",method="POST",route="/api/v1/links"} 1`,
 		`signpost_http_request_duration_seconds_count{method="GET",route="/"} 2`,
 		`signpost_redirects_total{result="found"} 1`, `signpost_redirects_total{result="not_found"} 1`,
-		"signpost_links 1", "signpost_db_up 1", `go_sql_max_open_connections{db_name="sqlite"} 25`,
+		"signpost_links 1", "signpost_db_up 1", "signpost_clicks_pending ", `go_sql_max_open_connections{db_name="sqlite"} 25`,
 		"go_sched_gomaxprocs_threads", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if strings.Contains(metrics, "signpost_change_listener_up") {
+		t.Error("/metrics on SQLite has signpost_change_listener_up; there is no listener")
 	}
 	if strings.Contains(metrics, "some/path") || strings.Contains(metrics, "nonesuch") {
 		t.Error("/metrics carries a request path as a label")

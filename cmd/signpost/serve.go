@@ -60,7 +60,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	probes := ops.NewProbes(ix.Loaded, st.Ping)
 	dbKind, _, _ := store.Kind(c.DatabaseURL)
-	metrics := ops.NewMetrics(ops.MetricsOptions{Links: ix.Len, DBUp: probes.DBUp, DB: st.DB(), DBName: dbKind, Log: log})
+	mopt := ops.MetricsOptions{Links: ix.Len, DBUp: probes.DBUp, PendingClicks: ix.PendingClicks, DB: st.DB(), DBName: dbKind, Log: log}
+	feed, following := st.(changeFeed) // PostgreSQL: follow other replicas' changes
+	if following {
+		mopt.ListenerUp = func() float64 {
+			if feed.Listening() {
+				return 1
+			}
+			return 0
+		}
+	}
+	metrics := ops.NewMetrics(mopt)
 	var publicMetrics http.Handler
 	if c.MetricsAddr == "" {
 		publicMetrics = metrics.Handler()
@@ -104,7 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
-	if feed, ok := st.(changeFeed); ok { // PostgreSQL: follow other replicas' changes
+	if following {
 		wg.Go(func() { followChanges(bg, feed, st, ix, syncer, log) })
 	}
 

@@ -105,6 +105,18 @@ func (ix *Index) Pending(key string) int64 {
 	return 0
 }
 
+// PendingClicks is the number of clicks counted and not yet written to the
+// store, over all links: it grows while the database is unreachable.
+func (ix *Index) PendingClicks() int64 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	var n int64
+	for _, c := range ix.counters {
+		n += c.n.Load()
+	}
+	return n
+}
+
 // WithPending returns l with the clicks not yet in the store added, so
 // that what users see is current.
 func (ix *Index) WithPending(l links.Link) links.Link {

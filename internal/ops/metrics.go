@@ -22,6 +22,12 @@ type MetricsOptions struct {
 	// DBUp returns 1 when the last database check passed, else 0
 	// (signpost_db_up).
 	DBUp func() float64
+	// PendingClicks returns the clicks counted in memory and not yet
+	// written (signpost_clicks_pending).
+	PendingClicks func() int64
+	// ListenerUp returns 1 while the PostgreSQL change listener is
+	// connected, else 0 (signpost_change_listener_up); nil on SQLite.
+	ListenerUp func() float64
 	// DB is the pool whose statistics are exported as go_sql_*; DBName
 	// labels them (db_name="sqlite" or "postgres").
 	DB     *sql.DB
@@ -122,6 +128,18 @@ func NewMetrics(opt MetricsOptions) *Metrics {
 			Name: "signpost_db_up",
 			Help: "1 when the last periodic database check passed, 0 when it failed. Redirects keep working while it is 0.",
 		}, opt.DBUp))
+	}
+	if opt.PendingClicks != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "signpost_clicks_pending",
+			Help: "Clicks counted in memory and not yet written to the database. Grows while the database is unreachable; one counter per link, so nothing is dropped.",
+		}, func() float64 { return float64(opt.PendingClicks()) }))
+	}
+	if opt.ListenerUp != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "signpost_change_listener_up",
+			Help: "1 while the PostgreSQL change listener is connected, 0 while it reconnects (other replicas' changes then arrive only with a resync).",
+		}, opt.ListenerUp))
 	}
 	if opt.DB != nil {
 		reg.MustRegister(collectors.NewDBStatsCollector(opt.DB, opt.DBName))

@@ -44,11 +44,13 @@ func TestMetricsRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	links, dbUp := 42, 1.0
+	links, dbUp, pending, listening := 42, 1.0, int64(7), 1.0
 	m := NewMetrics(MetricsOptions{
-		Links: func() int { return links },
-		DBUp:  func() float64 { return dbUp },
-		DB:    st.DB(), DBName: "sqlite",
+		Links:         func() int { return links },
+		DBUp:          func() float64 { return dbUp },
+		PendingClicks: func() int64 { return pending },
+		ListenerUp:    func() float64 { return listening },
+		DB:            st.DB(), DBName: "sqlite",
 	})
 	m.Redirect(true)
 	m.Redirect(true)
@@ -65,6 +67,8 @@ func TestMetricsRegistry(t *testing.T) {
 		`signpost_build_info{goversion="`+buildinfo.GoVersion()+`",revision="`+buildinfo.Revision+`",version="`+buildinfo.Version+`"} 1`,
 		"signpost_links 42",
 		"signpost_db_up 1",
+		"signpost_clicks_pending 7",
+		"signpost_change_listener_up 1",
 		`signpost_redirects_total{result="found"} 2`,
 		`signpost_redirects_total{result="not_found"} 1`,
 		`signpost_click_flush_duration_seconds_count{result="ok"} 1`,
@@ -74,9 +78,9 @@ func TestMetricsRegistry(t *testing.T) {
 		`go_sql_wait_count_total{db_name="sqlite"}`,
 	)
 	// Gauges are read at scrape time.
-	links, dbUp = 43, 0
+	links, dbUp, pending, listening = 43, 0, 9, 0
 	body = scrape(t, m)
-	wantLines(t, body, "signpost_links 43", "signpost_db_up 0")
+	wantLines(t, body, "signpost_links 43", "signpost_db_up 0", "signpost_clicks_pending 9", "signpost_change_listener_up 0")
 }
 
 // newInstrumented builds a mux the way web.routes does (every route through

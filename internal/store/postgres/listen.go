@@ -48,6 +48,10 @@ func (s *Store) Listen(ctx context.Context, onChange func(key string), onReconne
 	return nil
 }
 
+// Listening reports whether Listen is connected and listening now: while
+// it is not, other replicas' changes arrive only with a resync.
+func (s *Store) Listening() bool { return s.listening.Load() }
+
 // listenOnce connects, listens and delivers notifications until the
 // connection fails or ctx is done. listened reports whether it got as far
 // as listening (which resets the backoff).
@@ -67,6 +71,8 @@ func (s *Store) listenOnce(ctx context.Context, onChange func(string), onReconne
 		return false, err
 	}
 	s.log.Info("change listener connected", "channel", Channel)
+	s.listening.Store(true)
+	defer s.listening.Store(false)
 	onReconnect()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, s.idlePing)

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +61,7 @@ type Store struct {
 	// Listener timing; tests shorten them.
 	minBackoff, maxBackoff time.Duration
 	idlePing               time.Duration
+	listening              atomic.Bool
 }
 
 // defaultConnectTimeout applies when the URL sets no connect_timeout, so
