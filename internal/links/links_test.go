@@ -1,6 +1,7 @@
 package links
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,22 @@ func TestExpand(t *testing.T) {
 		{"https://x.example/{{PathEscape .Path}}", "/a/b", "", "", "https://x.example/a%2Fb"},
 		{"https://x.example/u/{{.User}}?{{.Query}}", "", "k=v", "me@x", "https://x.example/u/me@x?k=v"},
 		{"https://x.example/{{if .Path}}p/{{.Path}}{{else}}home{{end}}", "", "", "", "https://x.example/home"},
+		// .Path is unescaped once, whatever the request escaped, and the
+		// escaping functions escape it once.
+		{"https://x.example/s?q={{QueryEscape .Path}}", "/a%3Fb", "", "", "https://x.example/s?q=a%3Fb"},
+		{"https://x.example/s?q={{QueryEscape .Path}}", "/a%2Fb", "", "", "https://x.example/s?q=a%2Fb"},
+		{"https://x.example/s?q={{QueryEscape .Path}}", "/a%20b", "", "", "https://x.example/s?q=a+b"},
+		// An unescaped .Path is re-encoded: no raw space reaches Location.
+		{"https://x.example/{{.Path}}", "/a%20b", "", "", "https://x.example/a%20b"},
+		// golink's functions.
+		{"https://x.example/{{ToLower .Path}}", "/ABC", "", "", "https://x.example/abc"},
+		{"https://x.example/{{ToUpper .Path}}", "/abc", "", "", "https://x.example/ABC"},
+		{`https://x.example/{{TrimPrefix .Path "p/"}}`, "/p/q", "", "", "https://x.example/q"},
+		{`https://x.example/{{TrimSuffix .Path ".git"}}`, "/repo.git", "", "", "https://x.example/repo"},
+		{`{{if Match "^[0-9]+$" .Path}}https://bugs.example/{{.Path}}{{else}}https://bugs.example/search?q={{QueryEscape .Path}}{{end}}`, "/123", "", "", "https://bugs.example/123"},
+		{`{{if Match "^[0-9]+$" .Path}}https://bugs.example/{{.Path}}{{else}}https://bugs.example/search?q={{QueryEscape .Path}}{{end}}`, "/crash%20on%20start", "", "", "https://bugs.example/search?q=crash+on+start"},
+		{`https://x.example/{{if Match "(" .Path}}bad{{else}}ok{{end}}`, "/x", "", "", "https://x.example/ok"},
+		{"https://x.example/{{.Now.Year}}", "", "", "", "https://x.example/" + strconv.Itoa(time.Now().UTC().Year())},
 	}
 	for _, tt := range tests {
 		tg, err := ParseTarget(tt.target)

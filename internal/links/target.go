@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
 )
 
 // MaxURLLen is the longest target accepted, in bytes.
@@ -22,16 +24,31 @@ type Target struct {
 	tmpl *template.Template
 }
 
-// TemplateData is what a template target sees.
+// TemplateData is what a template target sees: the fields golink's
+// templates use (.Path, .User, .Now), and .Query.
 type TemplateData struct {
-	Path  string // the rest of the request path after the name, without leading slash
-	Query string // the raw query of the request
-	User  string // the requester's identity, "" when anonymous
+	Path  string    // the rest of the request path after the name, without leading slash, unescaped
+	Query string    // the raw query of the request
+	User  string    // the requester's identity, "" when anonymous
+	Now   time.Time // the time of the request, UTC
 }
 
+// templateFuncs are golink's template functions, so that its links import
+// unchanged.
 var templateFuncs = template.FuncMap{
 	"PathEscape":  url.PathEscape,
 	"QueryEscape": url.QueryEscape,
+	"ToLower":     strings.ToLower,
+	"ToUpper":     strings.ToUpper,
+	"TrimPrefix":  strings.TrimPrefix,
+	"TrimSuffix":  strings.TrimSuffix,
+	// Match reports whether s contains a match of the regular expression
+	// pattern; an invalid pattern matches nothing. (Go's regexp runs in
+	// linear time, so no pattern can stall a redirect.)
+	"Match": func(pattern, s string) bool {
+		ok, _ := regexp.MatchString(pattern, s)
+		return ok
+	},
 }
 
 // ParseTarget validates raw as a link target: an absolute http or https URL
@@ -68,7 +85,7 @@ func parseTemplate(raw string) (*Target, error) {
 	t := &Target{raw: raw, tmpl: tmpl}
 	// Execute once with sample data: unknown fields and a result that is not
 	// an http(s) URL are refused now rather than at redirect time.
-	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com"}} {
+	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com", Now: time.Now().UTC()}} {
 		out, err := t.execute(d)
 		if err != nil {
 			return nil, Wrap(err, Invalid, "url template does not run: "+trimTemplateErr(err))
@@ -143,16 +160,25 @@ func (t *Target) IsTemplate() bool { return t.tmpl != nil }
 // its own; a template target decides for itself.
 func (t *Target) Expand(rest, query, user string) (string, error) {
 	if t.tmpl != nil {
-		out, err := t.execute(TemplateData{Path: strings.TrimPrefix(rest, "/"), Query: query, User: user})
+		path := strings.TrimPrefix(rest, "/")
+		if p, err := url.PathUnescape(path); err == nil {
+			path = p
+		}
+		out, err := t.execute(TemplateData{Path: path, Query: query, User: user, Now: time.Now().UTC()})
 		if err != nil {
 			return "", Wrap(err, Internal, "url template failed")
 		}
 		// A template may branch on its input; whatever it yields must still
-		// be an http(s) URL, never javascript: or the like.
-		if l := strings.ToLower(out); !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
-			return "", Errorf(Invalid, "url template expanded to a URL that is not http or https")
+		// be an http(s) URL, never javascript: or the like. Re-encoding it
+		// escapes what an unescaped {{.Path}} put in (spaces, say).
+		u, err := url.Parse(out)
+		if err != nil {
+			return "", Errorf(Invalid, "url template expanded to a malformed URL")
 		}
-		return out, nil
+		if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
+			return "", Errorf(Invalid, "url template expanded to a URL that is not an absolute http or https URL")
+		}
+		return u.String(), nil
 	}
 	if rest == "" && query == "" {
 		return t.raw, nil

@@ -11,10 +11,10 @@ import (
 // redirect is the hot path: one lock-free map lookup in the index, the
 // target's precomputed expansion, an atomic click count. No database.
 func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.RawPath
-	if p == "" {
-		p = r.URL.Path
-	}
+	// The escaped path: what follows the name is appended to the target as
+	// it was sent (/docs/a%3Fb must not become a query). It allocates only
+	// when the path has something to escape.
+	p := r.URL.EscapedPath()
 	if p == "/" || p == "" {
 		http.Redirect(w, r, "/-/", http.StatusFound)
 		return
@@ -23,7 +23,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	if i := strings.IndexByte(name, '/'); i >= 0 {
 		name, rest = name[:i], name[i:]
 	}
-	if r.URL.RawPath != "" {
+	if strings.IndexByte(name, '%') >= 0 {
 		if n, err := url.PathUnescape(name); err == nil {
 			name = n
 		}

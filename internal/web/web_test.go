@@ -124,6 +124,12 @@ func TestRedirect(t *testing.T) {
 		{"/TEAMDOCS/a/b?x=1", "https://docs.example/base/a/b?lang=en&x=1"},
 		{"/Team-Docs/", "https://docs.example/base/?lang=en"},
 		{"/teamdocs/a%2Fb%20c", "https://docs.example/base/a%2Fb%20c?lang=en"},
+		// What follows the name stays escaped as sent: an escaped ? or #
+		// does not become the target's query or fragment, a space stays %20.
+		{"/teamdocs/a%3Fb?x=1", "https://docs.example/base/a%3Fb?lang=en&x=1"},
+		{"/teamdocs/a%23frag", "https://docs.example/base/a%23frag?lang=en"},
+		{"/teamdocs/a%20b", "https://docs.example/base/a%20b?lang=en"},
+		{"/team%2Ddocs/x", "https://docs.example/base/x?lang=en"},
 	}
 	for _, tt := range tests {
 		r := ts.do(t, "GET", tt.path, "")
