@@ -120,8 +120,15 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 	apply(&l, in)
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
-	if s.Enforce && cur.Owner == "" && in.Owner == nil {
-		l.Owner = user // claiming an unowned link
+	if s.Enforce && cur.Owner == "" {
+		// An unowned link may be claimed, or left unowned; it may not be
+		// handed to somebody else by whoever passes by.
+		switch {
+		case in.Owner == nil:
+			l.Owner = user
+		case l.Owner != "" && l.Owner != user:
+			return Link{}, Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
+		}
 	}
 	if _, err := Validate(l); err != nil {
 		return Link{}, err
@@ -182,10 +189,32 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 }
 
 // Import stores every link (already validated by ReadNDJSON) in one
-// transaction and reloads the index.
+// transaction and reloads the index. When ownership is enforced, the rules
+// of Create and Update hold for every line: the importer owns what it
+// imports, and a link owned by someone else refuses the whole import.
+// (`signpost import`, on the database, is the operator's way to keep the
+// owners in the file.)
 func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
 	if err := s.needUser(user); err != nil {
 		return err
+	}
+	if s.Enforce {
+		owners := map[string]string{}
+		err := s.Store.Each(ctx, func(l Link) error {
+			if l.Owner != "" && l.Owner != user {
+				owners[l.Key] = l.Owner
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i := range ls {
+			if o, ok := owners[ls[i].Key]; ok {
+				return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", ls[i].Name, o)
+			}
+			ls[i].Owner = user
+		}
 	}
 	if err := s.Store.Import(ctx, ls); err != nil {
 		return err

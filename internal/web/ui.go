@@ -138,8 +138,14 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l = s.opt.Index.WithPending(l)
+	f := formValues{l.Name, l.URL, l.Description, l.Owner}
+	if s.opt.Links.Enforce && l.Owner == "" {
+		// As golink does: saving an unowned link claims it, unless the
+		// owner field is cleared.
+		f.Owner = s.opt.Auth.User(r)
+	}
 	s.render(w, r, http.StatusOK, "link", map[string]any{
-		"Link": l, "Form": formValues{l.Name, l.URL, l.Description, l.Owner},
+		"Link": l, "Form": f,
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
 	})
 }

@@ -381,6 +381,48 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.body, `"owner":"bob@x"`) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
+	// ... but not handed to somebody else by a passer-by.
+	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")
+	if r := ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"","description":"left unowned"}`, bob...); r.status != 200 || !strings.Contains(r.body, `"owner":""`) {
+		t.Fatalf("edit leaving it unowned: %d %s", r.status, r.body)
+	}
+	// In the UI the owner field of an unowned link is prefilled with the
+	// user, so that saving the form claims it.
+	carol := []string{"X-Forwarded-Email", "carol@x"}
+	if r := ts.do(t, "GET", "/-/links/free2", "", carol...); !strings.Contains(r.body, `name="owner" value="carol@x"`) {
+		t.Fatalf("link page of an unowned link does not offer to claim it: %d", r.status)
+	}
+	form := url.Values{"name": {"free2"}, "url": {"https://f.example"}, "description": {""}, "owner": {"carol@x"}}.Encode()
+	if r := ts.do(t, "POST", "/-/links/free2", form, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, carol...)...); r.status != 303 {
+		t.Fatalf("claim through the form: %d %s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/api/v1/links/free2", ""); !strings.Contains(r.body, `"owner":"carol@x"`) {
+		t.Fatalf("after the form: %s", r.body)
+	}
+
+	// Import over the API follows the same rules: the importer owns what
+	// it imports, and a line naming someone else's link refuses it all.
+	ndjson := func(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+	imp := func(body string, who []string) response {
+		return ts.do(t, "POST", "/api/v1/import", body, append([]string{"Content-Type", "application/x-ndjson"}, who...)...)
+	}
+	r = imp(ndjson(`{"name":"fresh","url":"https://fresh.example"}`, `{"name":"a","url":"https://evil.example","owner":"bob@x"}`), bob)
+	wantError(t, r, 403, links.Forbidden, "belongs to alice@x")
+	if r := ts.do(t, "GET", "/a", ""); r.header.Get("Location") != "https://a2.example" {
+		t.Fatalf("a refused import changed alice's link: %q", r.header.Get("Location"))
+	}
+	if ts.do(t, "GET", "/fresh", "").status != 404 {
+		t.Fatal("a refused import stored some of its lines")
+	}
+	if r := imp(ndjson(`{"name":"fresh","url":"https://fresh.example","owner":"mallory@x"}`), bob); r.status != 200 {
+		t.Fatalf("import as bob: %d %s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/api/v1/links/fresh", ""); !strings.Contains(r.body, `"owner":"bob@x"`) {
+		t.Fatalf("imported link's owner: %s", r.body)
+	}
 }
 
 func TestProxyAuthIgnoresUntrustedPeer(t *testing.T) {
