@@ -7,11 +7,14 @@
 #      deploy/validate module, and kubectl-validate from the Go module proxy;
 #   2. builds the signpost binary;
 #   3. runs helm lint --strict and helm template for the default values and every
-#      deploy/helm/signpost/ci/*-values.yaml, for Kubernetes 1.30 and 1.27, and
-#      checks that the CLI refuses bad values (schema);
-#   4. validates every rendered object, the kustomize build and the example Secret
-#      against the OpenAPI schemas of real Kubernetes versions (kubectl-validate,
-#      unknown fields are errors), after proving the validator rejects a typo;
+#      deploy/helm/signpost/ci/*-values.yaml, for Kubernetes 1.30, 1.27 and the
+#      oldest version Chart.yaml's kubeVersion admits (1.23), plus the default
+#      values for every minor version in between, and checks that the CLI
+#      refuses bad values (schema) and a Kubernetes older than kubeVersion;
+#   4. validates every rendered object against the OpenAPI schemas of the very
+#      Kubernetes version it was rendered for, and the kustomize build and the
+#      example Secret against 1.30 (kubectl-validate, unknown fields are
+#      errors), after proving the validator rejects a typo;
 #   5. runs the deploy/validate Go tests: strict decoding into k8s.io/api types,
 #      the seed's values, both database modes, schema refusals, the shutdown and
 #      memory arithmetic, plain manifests == chart default render, and the
@@ -31,6 +34,12 @@ KUBECTL_VALIDATE_VERSION=v0.0.4     # Kubernetes 1.23–1.30 schemas built in
 KUBE_CURRENT=1.30                   # newest schema kubectl-validate ships; has the preStop sleep action
 KUBE_OLD=1.27                       # no preStop sleep: the chart falls back to SHUTDOWN_DELAY
 CHART=deploy/helm/signpost
+# The oldest supported version is the one Chart.yaml's kubeVersion (">=1.23.0-0") names.
+KUBE_OLDEST=$(sed -nE 's/^kubeVersion: *"?>= *([0-9]+\.[0-9]+)\.[0-9]+(-0)?"? *$/\1/p' "$CHART/Chart.yaml")
+[ -n "$KUBE_OLDEST" ] || { echo "FAIL: no kubeVersion: \">=X.Y.Z-0\" in $CHART/Chart.yaml" >&2; exit 1; }
+# Every minor version from the oldest to the newest schema: the default values are rendered for each.
+KUBE_ALL=()
+for ((m = ${KUBE_OLDEST#1.}; m <= ${KUBE_CURRENT#1.}; m++)); do KUBE_ALL+=("1.$m"); done
 VALIDATE_MOD=deploy/validate
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
@@ -95,13 +104,15 @@ step "helm lint --strict and helm template"
 variants=(default)
 for f in "$CHART"/ci/*-values.yaml; do variants+=("$(basename "$f" -values.yaml)"); done
 [ "${#variants[@]}" -ge 5 ] || fail "want the default values and at least 4 ci/*-values.yaml files"
-mkdir -p "$WORK/$KUBE_CURRENT" "$WORK/$KUBE_OLD" "$WORK/crd"
+for kv in "${KUBE_ALL[@]}"; do mkdir -p "$WORK/$kv"; done
+mkdir -p "$WORK/crd"
 for v in "${variants[@]}"; do
   args=()
   [ "$v" = default ] || args+=(-f "$CHART/ci/$v-values.yaml")
   "$HELM" lint --strict --quiet "${args[@]}" "$CHART" >"$WORK/lint.log" 2>&1 \
     || { cat "$WORK/lint.log"; fail "helm lint --strict ($v)"; }
-  for kv in "$KUBE_CURRENT" "$KUBE_OLD"; do
+  for kv in "${KUBE_ALL[@]}"; do
+    case $kv in "$KUBE_CURRENT" | "$KUBE_OLD" | "$KUBE_OLDEST") ;; *) [ "$v" = default ] || continue ;; esac
     "$HELM" template signpost "$CHART" --namespace signpost --kube-version "$kv.0" "${args[@]}" \
       >"$WORK/$kv/chart-$v.yaml" || fail "helm template ($v, Kubernetes $kv)"
   done
@@ -116,6 +127,13 @@ done
 grep -q '^kind: ServiceMonitor' "$WORK/crd/chart-servicemonitor.yaml" || fail "no ServiceMonitor with --api-versions monitoring.coreos.com/v1/ServiceMonitor"
 grep -q '^kind: ServiceMonitor' "$WORK/$KUBE_CURRENT/chart-servicemonitor-ingress.yaml" && fail "ServiceMonitor rendered without its API"
 echo "ok   ServiceMonitor only with monitoring.coreos.com/v1 available"
+# topologySpreadConstraints[].matchLabelKeys is unknown before 1.25 and off before 1.27.
+for kv in "${KUBE_ALL[@]}"; do
+  n=$(grep -c 'matchLabelKeys:' "$WORK/$kv/chart-default.yaml" || true)
+  want=0; [ "${kv#1.}" -ge 27 ] && want=2
+  [ "$n" = "$want" ] || fail "Kubernetes $kv: $n matchLabelKeys in the default render, want $want"
+done
+echo "ok   matchLabelKeys rendered for Kubernetes 1.27+ only (rendered for ${KUBE_ALL[0]}..${KUBE_ALL[-1]})"
 
 step "values.schema.json refuses bad values (helm CLI)"
 refuse() { # refuse WANT_IN_ERROR helm-template-args...
@@ -130,6 +148,8 @@ refuse replicaCont --set replicaCont=3
 refuse replicaCount --set replicaCount=three
 refuse replicaCount -f "$CHART/ci/sqlite-single-values.yaml" --set replicaCount=2
 refuse enabled --set database.mode=sqlite --set replicaCount=1
+oldest_minor=${KUBE_OLDEST#1.}
+refuse "chart requires kubeVersion" --kube-version "1.$((oldest_minor - 1)).0"
 
 step "kustomize build deploy/kubernetes"
 "$KUSTOMIZE" build deploy/kubernetes >"$WORK/$KUBE_CURRENT/kustomize.yaml"
@@ -157,7 +177,7 @@ if "$KUBECTL_VALIDATE" --version "$KUBE_CURRENT" "$WORK/typo.yaml" >"$WORK/typo.
 fi
 grep -q 'replica' "$WORK/typo.log" || { cat "$WORK/typo.log"; fail "kubectl-validate did not name the unknown field"; }
 echo "ok   kubectl-validate rejects an unknown field (spec.replica)"
-for kv in "$KUBE_CURRENT" "$KUBE_OLD"; do
+for kv in "${KUBE_ALL[@]}"; do
   if ! "$KUBECTL_VALIDATE" --version "$kv" "$WORK/$kv" >"$WORK/validate-$kv.log" 2>&1; then
     cat "$WORK/validate-$kv.log"; fail "kubectl-validate --version $kv"
   fi

@@ -424,6 +424,39 @@ func TestPreStopFallsBackToShutdownDelay(t *testing.T) {
 	}
 }
 
+// topologySpreadConstraints[].matchLabelKeys is an unknown field before
+// Kubernetes 1.25 (the API server refuses the Deployment) and an alpha field,
+// off and dropped, in 1.25-1.26: the chart renders it from 1.27 only, and the
+// spread itself on every version.
+func TestMatchLabelKeysFrom127(t *testing.T) {
+	for kube, want := range map[string]bool{kubeOldest: false, "1.24.17": false, "1.26.9": false, "1.27.0": true, "1.29.4": true, kubeCurrent: true} {
+		t.Run(kube, func(t *testing.T) {
+			spec := deployment(t, mustRender(t, renderOpts{KubeVersion: kube})).Spec.Template.Spec
+			if len(spec.TopologySpreadConstraints) != 2 {
+				t.Fatalf("want 2 topologySpreadConstraints, got %s", toYAML(spec.TopologySpreadConstraints))
+			}
+			for _, tsc := range spec.TopologySpreadConstraints {
+				got := len(tsc.MatchLabelKeys) == 1 && tsc.MatchLabelKeys[0] == "pod-template-hash"
+				if got != want || (!want && len(tsc.MatchLabelKeys) != 0) {
+					t.Errorf("%s: matchLabelKeys = %v, want pod-template-hash: %v", tsc.TopologyKey, tsc.MatchLabelKeys, want)
+				}
+			}
+		})
+	}
+}
+
+// Chart.yaml's kubeVersion admits the oldest version the suite validates
+// (kubeOldest) and refuses the one before, with Helm's own message.
+func TestChartKubeVersionFloor(t *testing.T) {
+	if _, _, err := renderChart(renderOpts{KubeVersion: kubeOldest}); err != nil {
+		t.Errorf("Kubernetes %s is refused: %v", kubeOldest, err)
+	}
+	_, _, err := renderChart(renderOpts{KubeVersion: "1.22.17"})
+	if err == nil || !strings.Contains(err.Error(), "chart requires kubeVersion") {
+		t.Errorf("Kubernetes 1.22.17: want Helm's kubeVersion refusal, got %v", err)
+	}
+}
+
 // values.schema.json and the chart's own checks refuse bad values with a useful message.
 func TestValuesAreRefused(t *testing.T) {
 	for _, tc := range []struct {

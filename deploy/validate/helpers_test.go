@@ -36,6 +36,9 @@ const (
 	kubeCurrent = "1.30.0"
 	// kubeOld is a cluster without the preStop sleep action.
 	kubeOld = "1.27.0"
+	// kubeOldest is the oldest cluster the chart supports (Chart.yaml's
+	// kubeVersion): no preStop sleep and no topologySpreadConstraints matchLabelKeys.
+	kubeOldest = "1.23.0"
 )
 
 // object is one rendered Kubernetes object, kept both as generic JSON-like
@@ -258,7 +261,8 @@ type variant struct {
 }
 
 // chartVariants lists the default values and every ci/*-values.yaml file,
-// each for a current and an old Kubernetes (the preStop fallback).
+// each for a current, an old (the preStop fallback) and the oldest supported
+// Kubernetes (no matchLabelKeys either).
 func chartVariants(t *testing.T) []variant {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*-values.yaml"))
@@ -270,7 +274,7 @@ func chartVariants(t *testing.T) []variant {
 	}
 	sort.Strings(files)
 	var vs []variant
-	for _, kv := range []string{kubeCurrent, kubeOld} {
+	for _, kv := range []string{kubeCurrent, kubeOld, kubeOldest} {
 		vs = append(vs, variant{Name: "default@" + kv, Opts: renderOpts{KubeVersion: kv}})
 		for _, f := range files {
 			rel, _ := filepath.Rel(chartDir, f)
