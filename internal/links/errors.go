@@ -18,6 +18,10 @@ const (
 	TooLarge     Code = "too_large"    // 413
 	Unavailable  Code = "unavailable"  // database down: 503
 	Internal     Code = "internal"     // 500
+
+	// HTTP-level refusals of the API, before any rule of the domain.
+	MethodNotAllowed     Code = "method_not_allowed"     // 405
+	UnsupportedMediaType Code = "unsupported_media_type" // 415
 )
 
 // Error is an error with a Code and a message fit to show a user.

@@ -42,6 +42,15 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	s.apiErr(w, r, links.Errorf(links.NotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 }
 
+// apiMethodNotAllowed answers a method that an API path does not take, in
+// JSON like every other API error (the mux's own 405 is plain text).
+func (s *Server) apiMethodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.apiErr(w, r, links.Errorf(links.MethodNotAllowed, "%s %s is not allowed; it takes %s", r.Method, r.URL.Path, allow))
+	}
+}
+
 // record returns l as the API shows it, with clicks not yet flushed added.
 func (s *Server) record(l links.Link) links.Record {
 	return links.ToRecord(s.opt.Index.WithPending(l))
@@ -187,8 +196,7 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-ndjson" {
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]apiError{"error": {Code: links.Invalid,
-			Message: "import wants Content-Type: application/x-ndjson, one link per line"}})
+		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
 		return
 	}
 	ls, err := links.ReadNDJSON(http.MaxBytesReader(w, r.Body, maxImportBody), s.opt.Now(), nil)

@@ -5,19 +5,16 @@ import (
 	"strings"
 )
 
-// routes registers every route of the public server, in one place.
+// routes registers every route of the public server, in one place: the
+// API on api (every path under /api/, which ServeHTTP sends there), the
+// rest on mux.
 //
 // Redirects are the catch-all "GET /": every more specific pattern (the UI
-// under /-/, the API under /api/, the probes) wins over it, and link names
-// can never be "-", "api", "healthz", "readyz" or "metrics".
-func (s *Server) routes(mux *http.ServeMux) {
+// under /-/, the probes) wins over it, and link names can never be "-",
+// "api", "healthz", "readyz" or "metrics".
+func (s *Server) routes(mux, api *http.ServeMux) {
 	handle := func(pattern string, h http.HandlerFunc) http.Handler {
-		var hh http.Handler = h
-		if s.opt.Wrap != nil {
-			hh = s.opt.Wrap(pattern, hh)
-		}
-		mux.Handle(pattern, hh)
-		return hh
+		return s.handle(mux, pattern, h)
 	}
 	handleOpt := func(pattern string, h http.Handler) {
 		if h != nil {
@@ -41,19 +38,39 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("GET /-/opensearch.xml", s.openSearch)
 	handle("GET /-/static/", s.static)
 
-	// JSON API.
-	handle("GET /api/v1/links", s.apiList)
-	handle("POST /api/v1/links", s.apiCreate)
-	handle("GET /api/v1/links/{name}", s.apiGet)
-	handle("PUT /api/v1/links/{name}", s.apiUpdate)
-	handle("DELETE /api/v1/links/{name}", s.apiDelete)
-	handle("GET /api/v1/export", s.apiExport)
-	handle("POST /api/v1/import", s.apiImport)
-	handle("GET /api/", s.apiNotFound)
-
 	// Everything else is a link.
 	s.redirectH = handle("GET /", s.redirect)
+
+	// JSON API, on a mux of its own: without "GET /" there, each path can
+	// have a method-less pattern that answers other methods with a JSON
+	// 405, and "/api/" a JSON 404 (the mux's own are plain text).
+	handleAPI := func(pattern string, h http.HandlerFunc) { s.handle(api, pattern, h) }
+	handleAPI("GET /api/v1/links", s.apiList)
+	handleAPI("POST /api/v1/links", s.apiCreate)
+	handleAPI("/api/v1/links", s.apiMethodNotAllowed("GET, HEAD, POST"))
+	handleAPI("GET /api/v1/links/{name}", s.apiGet)
+	handleAPI("PUT /api/v1/links/{name}", s.apiUpdate)
+	handleAPI("DELETE /api/v1/links/{name}", s.apiDelete)
+	handleAPI("/api/v1/links/{name}", s.apiMethodNotAllowed("GET, HEAD, PUT, DELETE"))
+	handleAPI("GET /api/v1/export", s.apiExport)
+	handleAPI("/api/v1/export", s.apiMethodNotAllowed("GET, HEAD"))
+	handleAPI("POST /api/v1/import", s.apiImport)
+	handleAPI("/api/v1/import", s.apiMethodNotAllowed("POST"))
+	handleAPI("/api/", s.apiNotFound)
 }
+
+// handle registers h for pattern on mux, through the metrics middleware.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) http.Handler {
+	var hh http.Handler = h
+	if s.opt.Wrap != nil {
+		hh = s.opt.Wrap(pattern, hh)
+	}
+	mux.Handle(pattern, hh)
+	return hh
+}
+
+// isAPIPath reports whether path belongs to the API mux.
+func isAPIPath(path string) bool { return strings.HasPrefix(path, "/api/") }
 
 // isLinkPath reports whether the mux would route a GET or HEAD for path to
 // "GET /". The redirect hot path uses it to skip the mux's pattern matching

@@ -80,19 +80,23 @@ func New(opt Options) (*Server, error) {
 	}
 	s.assets = http.StripPrefix("/-/static/", http.FileServerFS(sub))
 
-	mux := http.NewServeMux()
-	s.routes(mux)
+	mux, api := http.NewServeMux(), http.NewServeMux()
+	s.routes(mux, api)
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
 	// that send no Origin or Sec-Fetch-Site header are unaffected.
-	csrf := http.NewCrossOriginProtection().Handler(mux)
+	cop := http.NewCrossOriginProtection()
+	site, apiH := cop.Handler(mux), cop.Handler(api)
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path) {
+		switch {
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
 			// Redirects: the same handler and middleware the mux would
 			// pick. Safe methods need no CSRF check.
 			s.redirectH.ServeHTTP(w, r)
-			return
+		case isAPIPath(r.URL.Path):
+			apiH.ServeHTTP(w, r)
+		default:
+			site.ServeHTTP(w, r)
 		}
-		csrf.ServeHTTP(w, r)
 	}))
 	return s, nil
 }
@@ -131,6 +135,10 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case links.Unavailable:
 		return http.StatusServiceUnavailable
+	case links.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case links.UnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}

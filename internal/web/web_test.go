@@ -343,10 +343,8 @@ func TestImportAllOrNothing(t *testing.T) {
 	if ts.do(t, "GET", "/good", "").status != 404 {
 		t.Fatal("a failed import stored its good lines")
 	}
-	r := ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/json")
-	if r.status != http.StatusUnsupportedMediaType {
-		t.Fatalf("wrong content type: %d", r.status)
-	}
+	wantError(t, ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/json"),
+		http.StatusUnsupportedMediaType, links.UnsupportedMediaType, "application/x-ndjson")
 	golink := `{"Short":"gl","Long":"https://golink.example","Created":"2023-01-01T00:00:00Z","LastEdit":"2023-01-02T00:00:00Z","Owner":"a@x"}`
 	if r := ts.do(t, "POST", "/api/v1/import", golink, "Content-Type", "application/x-ndjson"); r.status != 200 {
 		t.Fatalf("golink import: %d %s", r.status, r.body)
@@ -536,6 +534,41 @@ func TestGoSearchShortcut(t *testing.T) {
 		if r.status != 302 || r.header.Get("Location") != want {
 			t.Errorf("go?q=%q = %d %q, want %q", q, r.status, r.header.Get("Location"), want)
 		}
+	}
+}
+
+// Every API error is JSON, the router's 404 and 405 included.
+func TestAPIRoutingErrorsAreJSON(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	tests := []struct {
+		method, path string
+		status       int
+		code         links.Code
+		allow        string
+	}{
+		{"PATCH", "/api/v1/links/docs", 405, links.MethodNotAllowed, "GET, HEAD, PUT, DELETE"},
+		{"DELETE", "/api/v1/links", 405, links.MethodNotAllowed, "GET, HEAD, POST"},
+		{"POST", "/api/v1/export", 405, links.MethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/v1/import", 405, links.MethodNotAllowed, "POST"},
+		{"GET", "/api/v1/nothing", 404, links.NotFound, ""},
+		{"POST", "/api/v1/nothing", 404, links.NotFound, ""},
+		{"OPTIONS", "/api/v2/links", 404, links.NotFound, ""},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, tt.method, tt.path, "")
+		if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s %s: Content-Type %q, want application/json (status %d, body %q)", tt.method, tt.path, ct, r.status, r.body)
+			continue
+		}
+		wantError(t, r, tt.status, tt.code, "")
+		if got := r.header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+	// The methods the routes take still reach them.
+	if r := ts.do(t, "HEAD", "/api/v1/links/docs", ""); r.status != 200 {
+		t.Errorf("HEAD /api/v1/links/docs = %d", r.status)
 	}
 }
 
