@@ -369,5 +369,19 @@ func mask(s Setting, v string) string {
 	if err != nil {
 		return "xxxxx"
 	}
+	// A password may also be a query parameter (pgx takes password= and
+	// sslpassword=); mask any parameter that looks like a secret.
+	if q := u.Query(); len(q) > 0 {
+		masked := false
+		for k := range q {
+			if l := strings.ToLower(k); strings.Contains(l, "password") || strings.Contains(l, "secret") || strings.Contains(l, "token") {
+				q[k] = []string{"xxxxx"}
+				masked = true
+			}
+		}
+		if masked {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.Redacted()
 }

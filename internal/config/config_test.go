@@ -102,19 +102,33 @@ func TestHelpListsEverySetting(t *testing.T) {
 }
 
 func TestValuesMaskSecrets(t *testing.T) {
-	c, _, err := Parse("serve", "serve", nil, env(map[string]string{
-		"DATABASE_URL": "postgres://signpost:hunter2@db:5432/signpost", "PYROSCOPE_SERVER": "https://u:tok@pyro.example"}), nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, v := range c.Values() {
-		b.WriteString(strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(v), "\n", " ")))
-	}
-	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "tok@") {
-		t.Fatalf("secret printed: %s", b.String())
-	}
-	if !strings.Contains(b.String(), "signpost:xxxxx@db:5432") {
-		t.Fatalf("masked URL missing: %s", b.String())
+	for _, tt := range []struct {
+		db, pyro string
+		want     []string
+	}{
+		{"postgres://signpost:hunter2@db:5432/signpost", "https://u:tok@pyro.example",
+			[]string{"signpost:xxxxx@db:5432", "u:xxxxx@pyro.example"}},
+		// pgx also takes the password as a query parameter.
+		{"postgres://signpost@db/signpost?sslmode=require&password=hunter2", "",
+			[]string{"postgres://signpost@db/signpost?", "password=xxxxx", "sslmode=require"}},
+		{"postgresql://signpost@db/signpost?sslpassword=hunter2&PASSWORD=hunter2", "",
+			[]string{"sslpassword=xxxxx", "PASSWORD=xxxxx"}},
+	} {
+		c, _, err := Parse("serve", "serve", nil, env(map[string]string{"DATABASE_URL": tt.db, "PYROSCOPE_SERVER": tt.pyro}), nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, v := range c.Values() {
+			b.WriteString(strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(v), "\n", " ")))
+		}
+		if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "tok@") {
+			t.Errorf("secret printed: %s", b.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("masked values lack %q: %s", w, b.String())
+			}
+		}
 	}
 }
