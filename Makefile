@@ -6,7 +6,7 @@ DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG := github.com/signpost-go/signpost/internal/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
 
-.PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image k8s-manifests
+.PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'

@@ -152,11 +152,17 @@ oldest_minor=${KUBE_OLDEST#1.}
 refuse "chart requires kubeVersion" --kube-version "1.$((oldest_minor - 1)).0"
 
 step "kustomize build deploy/kubernetes"
-"$KUSTOMIZE" build deploy/kubernetes >"$WORK/$KUBE_CURRENT/kustomize.yaml"
+"$KUSTOMIZE" build deploy/kubernetes >"$WORK/$KUBE_CURRENT/kustomize.yaml" || fail "kustomize build deploy/kubernetes"
+# What users run (`kubectl apply -k`) must build the same objects, when kubectl is here.
 if command -v kubectl >/dev/null 2>&1; then
-  kubectl kustomize deploy/kubernetes >"$WORK/kubectl-kustomize.yaml" \
-    && cmp -s "$WORK/kubectl-kustomize.yaml" "$WORK/$KUBE_CURRENT/kustomize.yaml" \
-    && echo "ok   kubectl kustomize gives the same output"
+  kubectl kustomize deploy/kubernetes >"$WORK/kubectl-kustomize.yaml" || fail "kubectl kustomize deploy/kubernetes"
+  if ! cmp -s "$WORK/kubectl-kustomize.yaml" "$WORK/$KUBE_CURRENT/kustomize.yaml"; then
+    diff -u "$WORK/$KUBE_CURRENT/kustomize.yaml" "$WORK/kubectl-kustomize.yaml" | head -n 40 || true
+    fail "kubectl kustomize ($(kubectl version --client 2>/dev/null | head -n 1)) and kustomize $KUSTOMIZE_VERSION build different output"
+  fi
+  echo "ok   kubectl kustomize gives the same output"
+else
+  echo "skip kubectl not installed: kubectl kustomize not compared"
 fi
 cp deploy/kubernetes/secret.example.yaml "$WORK/$KUBE_CURRENT/"
 echo "ok   $(grep -c '^kind:' "$WORK/$KUBE_CURRENT/kustomize.yaml") objects"
@@ -195,10 +201,13 @@ if grep -qE -- '--- SKIP' "$WORK/gotest.log"; then
 fi
 
 step "the service module has no Kubernetes dependency"
-if go list -deps ./... 2>/dev/null | grep -E '^(k8s\.io|sigs\.k8s\.io|helm\.sh)/'; then
+# A failing go list must fail the run, not look like "no Kubernetes package".
+go list -deps ./... >"$WORK/deps.txt" 2>"$WORK/deps.err" || { cat "$WORK/deps.err"; fail "go list -deps ./..."; }
+grep -qx 'github.com/signpost-go/signpost/cmd/signpost' "$WORK/deps.txt" || fail "go list -deps ./... does not list ./cmd/signpost"
+if grep -E '^(k8s\.io|sigs\.k8s\.io|helm\.sh)/' "$WORK/deps.txt"; then
   fail "the signpost module imports Kubernetes packages"
 fi
-echo "ok   go list -deps ./... has no k8s.io, sigs.k8s.io or helm.sh package"
+echo "ok   go list -deps ./...: $(wc -l <"$WORK/deps.txt") packages, none from k8s.io, sigs.k8s.io or helm.sh"
 
 step "done"
 echo "test-k8s: all checks passed in $(($(date +%s) - started))s"
