@@ -544,9 +544,10 @@ func testDebugMetricsProfiling(t *testing.T, bin string) {
 	if strings.Contains(metrics, "some/path") || strings.Contains(metrics, "nonesuch") {
 		t.Error("/metrics carries a request path as a label")
 	}
-	// pprof is not on the public port: those paths are link names there.
-	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline"} {
-		if code, body := do(t, "GET", s.URL+p, ""); code != 404 || strings.Contains(body, "goroutine") {
+	// pprof and expvar (both register on http.DefaultServeMux when
+	// imported) are not on the public port: those paths are link names there.
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/vars"} {
+		if code, body := do(t, "GET", s.URL+p, ""); code != 404 || strings.Contains(body, "goroutine") || strings.Contains(body, "memstats") {
 			t.Errorf("public port %s: %d %.100q", p, code, body)
 		}
 	}
