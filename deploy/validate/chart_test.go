@@ -303,14 +303,19 @@ func TestSQLiteMode(t *testing.T) {
 	}
 }
 
-// The install notes tell a newcomer what to do next in each mode.
+// The install notes tell a newcomer what to do next in each mode, and give
+// pprof instructions only when pprof is on.
 func TestNotes(t *testing.T) {
 	for _, tc := range []struct {
 		opts renderOpts
 		want []string
+		dont []string
 	}{
-		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060"}},
-		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=5s"}},
+		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060", "pprof listens on 127.0.0.1:6060"}, nil},
+		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=5s"}, nil},
+		{renderOpts{Set: []string{"debug.addr=127.0.0.1:7070"}}, []string{"port-forward deploy/signpost 6060:7070", "pprof listens on 127.0.0.1:7070"}, nil},
+		{renderOpts{Set: []string{"debug.addr=off"}}, []string{"helm test signpost"}, []string{"pprof", "6060"}},
+		{renderOpts{Set: []string{"debug.addr="}}, []string{"helm test signpost"}, []string{"pprof", "6060"}},
 	} {
 		_, notes, err := renderChart(tc.opts)
 		if err != nil {
@@ -319,6 +324,11 @@ func TestNotes(t *testing.T) {
 		for _, w := range tc.want {
 			if !strings.Contains(notes, w) {
 				t.Errorf("NOTES for %+v lack %q:\n%s", tc.opts, w, notes)
+			}
+		}
+		for _, d := range tc.dont {
+			if strings.Contains(notes, d) {
+				t.Errorf("NOTES for %+v mention %q:\n%s", tc.opts, d, notes)
 			}
 		}
 	}
