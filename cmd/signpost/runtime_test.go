@@ -59,6 +59,10 @@ func TestBinary(t *testing.T) {
 	// build, and a second link here would cost seconds.
 	t.Run("ShutdownDropsNothing", func(t *testing.T) { t.Parallel(); testShutdown(t, bin) })
 	t.Run("SecondSignalExitsAtOnce", func(t *testing.T) { t.Parallel(); testSecondSignal(t, bin) })
+	t.Run("SecondSignalDuringProfilePush", func(t *testing.T) { t.Parallel(); testSecondSignalDuringPush(t, bin) })
+	t.Run("SignalDuringStartupSQLite", func(t *testing.T) { t.Parallel(); testSignalDuringStartupSQLite(t, bin) })
+	t.Run("SignalDuringStartupPostgres", func(t *testing.T) { t.Parallel(); testSignalDuringStartupPostgres(t, bin) })
+	t.Run("SecondSignalDuringFlushPostgres", func(t *testing.T) { t.Parallel(); testSecondSignalDuringFlush(t, bin) })
 	t.Run("SlowlorisCutOff", func(t *testing.T) { t.Parallel(); testSlowloris(t, bin) })
 	t.Run("Healthcheck", func(t *testing.T) { t.Parallel(); testHealthcheck(t, bin) })
 	t.Run("DebugMetricsProfiling", func(t *testing.T) { t.Parallel(); testDebugMetricsProfiling(t, bin) })
@@ -138,6 +142,14 @@ type server struct {
 // (to start it inside a cgroup).
 func startServer(t *testing.T, bin string, vars map[string]string, wrapper ...string) *server {
 	t.Helper()
+	s := spawnServer(t, bin, vars, wrapper...)
+	s.URL = "http://" + s.waitLog("serving", 10*time.Second)["addr"].(string)
+	return s
+}
+
+// spawnServer is startServer without waiting for it to serve.
+func spawnServer(t *testing.T, bin string, vars map[string]string, wrapper ...string) *server {
+	t.Helper()
 	all := map[string]string{
 		"HTTP_ADDR": "127.0.0.1:0", "DEBUG_ADDR": "off", "DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "signpost.db"),
 		"SHUTDOWN_DELAY": "0s", "SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug",
@@ -187,7 +199,6 @@ func startServer(t *testing.T, bin string, vars map[string]string, wrapper ...st
 			t.Logf("server log:\n%s", s.log())
 		}
 	})
-	s.URL = "http://" + s.waitLog("serving", 10*time.Second)["addr"].(string)
 	return s
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,28 +36,43 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("AUTH_MODE=none: everyone is anonymous and may edit or delete any link; put an authenticating proxy in front and set AUTH_MODE=proxy")
 	}
 
+	// exitNow is set when a second signal cuts the final click flush and
+	// profile push short: they may still hold the database and the
+	// profiler, so the deferred closers leave both to the process's exit.
+	exitNow := false
+
 	prof, err := ops.StartProfiling(ops.ProfilingOptions{Server: c.PyroscopeServer, Env: c.Env, Log: log})
 	if err != nil {
 		return err
 	}
-	defer prof.Stop(0) // early returns; a clean shutdown pushes the last profiles below
+	defer func() {
+		if !exitNow {
+			prof.Stop(0) // early returns; a clean shutdown pushes the last profiles below
+		}
+	}()
 
-	// Signals: the first starts a graceful shutdown, a second exits at once.
+	// Signals: the first stops start-up or starts a graceful shutdown, a
+	// second exits at once.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	st, err := openStore(ctx, c, log)
+	// Start-up (opening the database, which may wait up to five minutes for
+	// another replica's migration lock, and loading the index) stops at the
+	// first signal: nothing has been served or counted yet, so the process
+	// exits there, with 0 as after a graceful shutdown.
+	st, ix, syncer, err := startUp(ctx, sigs, c, log)
+	if errors.Is(err, errStartInterrupted) {
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
-	defer st.Close()
-
-	ix := index.New(log)
-	syncer := &index.Syncer{Index: ix, Store: st, Log: log}
-	if _, err := syncer.Sync(ctx); err != nil {
-		return fmt.Errorf("load links: %w", err)
-	}
+	defer func() {
+		if !exitNow {
+			st.Close()
+		}
+	}()
 	log.Info("link index loaded", "links", ix.Len())
 
 	probes := ops.NewProbes(ix.Loaded, st.Ping)
@@ -163,15 +180,86 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("requests still in flight at SHUTDOWN_TIMEOUT were cut off", "err", err)
 		srv.Close()
 	}
-	// 3. Flush the clicks counted so far, then close the database (deferred).
+	// 3. Stop the background loops, flush the clicks counted so far, push
+	// the last profiles, then close the database (deferred). A second
+	// signal cuts this short too: the flush may wait up to 10s for a slow
+	// database and the push up to 5s for the profiling server.
 	stopBG()
-	wg.Wait()
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer fcancel()
-	if err := flusher.Flush(fctx); err != nil {
-		log.Error("final click flush failed; these counts are lost", "err", err)
+	final := make(chan struct{})
+	go func() {
+		defer close(final)
+		wg.Wait()
+		if err := flusher.Flush(fctx); err != nil {
+			log.Error("final click flush failed; these counts are lost", "err", err)
+		}
+		prof.Stop(5 * time.Second)
+	}()
+	select {
+	case <-final:
+	case sig := <-sigs:
+		exitNow = true
+		return fmt.Errorf("second signal (%s) during the final click flush and profile push: exiting at once; clicks not yet written are lost", sig)
 	}
-	prof.Stop(5 * time.Second)
 	log.Info("shutdown complete")
 	return nil
+}
+
+// errStartInterrupted: a signal stopped start-up (serve exits 0).
+var errStartInterrupted = errors.New("start-up interrupted by a signal")
+
+// startUpGrace is how long an interrupted start-up step may take to
+// return after its context is cancelled before it is abandoned to the
+// process's exit: a PostgreSQL query returns in milliseconds, a SQLite
+// busy wait (up to 10s) does not heed its context at all.
+const startUpGrace = 500 * time.Millisecond
+
+// startUp opens the database and loads the index, unless a signal arrives
+// on sigs first: then it cancels them, logs what it was doing, and returns
+// errStartInterrupted.
+func startUp(ctx context.Context, sigs <-chan os.Signal, c config.Config, log *slog.Logger) (store.Store, *index.Index, *index.Syncer, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		st     store.Store
+		ix     *index.Index
+		syncer *index.Syncer
+		err    error
+	}
+	var step atomic.Value
+	step.Store("opening the database")
+	done := make(chan result, 1)
+	go func() {
+		st, err := openStore(sctx, c, log)
+		if err != nil {
+			done <- result{err: fmt.Errorf("open database: %w", err)}
+			return
+		}
+		step.Store("loading links")
+		ix := index.New(log)
+		syncer := &index.Syncer{Index: ix, Store: st, Log: log}
+		if _, err := syncer.Sync(sctx); err != nil {
+			st.Close()
+			done <- result{err: fmt.Errorf("load links: %w", err)}
+			return
+		}
+		done <- result{st, ix, syncer, nil}
+	}()
+	select {
+	case r := <-done:
+		// A signal that came meanwhile waits in sigs for the shutdown.
+		return r.st, r.ix, r.syncer, r.err
+	case sig := <-sigs:
+		cancel()
+		log.Warn("start-up interrupted by a signal; exiting without serving", "signal", sig.String(), "step", step.Load())
+		select {
+		case r := <-done:
+			if r.st != nil {
+				r.st.Close()
+			}
+		case <-time.After(startUpGrace):
+		}
+		return nil, nil, nil, errStartInterrupted
+	}
 }

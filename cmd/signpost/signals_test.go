@@ -1,0 +1,205 @@
+package main_test
+
+// Signals outside the serving phase, sent to the real binary: during
+// start-up (waiting for the migration lock, loading the index) and during
+// the final click flush and profile push. The PostgreSQL cases skip unless
+// SIGNPOST_TEST_POSTGRES_URL is set (scripts/test-postgres.sh).
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite"
+
+	"github.com/signpost-go/signpost/internal/store/postgres/pgtest"
+)
+
+// pgConn is a connection of the test's own to dbURL, closed at the end.
+func pgConn(t *testing.T, dbURL string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// waitFor polls cond every 20ms until it holds, failing after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+	}
+}
+
+// signpostSessions counts signpost's sessions on the test's database that
+// match the condition on pg_stat_activity.
+func signpostSessions(t *testing.T, conn *pgx.Conn, where string) int {
+	t.Helper()
+	var n int
+	err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'signpost' AND `+where).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// assertPromptExit checks that s exited within 2s of at, with the exit
+// code wanted (0 or non-zero), and logged want.
+func assertPromptExit(t *testing.T, s *server, at time.Time, zero bool, want string) {
+	t.Helper()
+	code, exitAt := s.wait(15 * time.Second)
+	took := exitAt.Sub(at)
+	if took > 2*time.Second {
+		t.Errorf("exited %s after the signal, want at once", took.Round(time.Millisecond))
+	} else {
+		t.Logf("exited %s after the signal, code %d", took.Round(time.Millisecond), code)
+	}
+	if zero && code != 0 || !zero && code == 0 {
+		t.Errorf("exit code %d (want zero: %v)", code, zero)
+	}
+	if !strings.Contains(s.log(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, s.log())
+	}
+}
+
+// Another replica holds the migration lock (goose's id) for longer than
+// anyone waits: SIGTERM stops start-up at once, exit 0, no serving.
+func testSignalDuringStartupPostgres(t *testing.T, bin string) {
+	dbURL := pgtest.NewDatabase(t)
+	holder := pgConn(t, dbURL)
+	if _, err := holder.Exec(context.Background(), `SELECT pg_advisory_lock($1)`, lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": dbURL})
+	waitFor(t, 10*time.Second, "signpost tries the migration lock", func() bool {
+		return signpostSessions(t, holder, `query LIKE '%pg_try_advisory_lock%'`) > 0
+	})
+	if s.find("serving") != nil {
+		t.Fatal("serving while another session holds the migration lock")
+	}
+	at := time.Now()
+	s.signal(syscall.SIGTERM)
+	assertPromptExit(t, s, at, true, `"msg":"start-up interrupted by a signal; exiting without serving"`)
+	if l := s.find("start-up interrupted by a signal; exiting without serving"); l != nil && (l["signal"] != "terminated" || l["step"] != "opening the database") {
+		t.Errorf("log line %v, want signal terminated and step opening the database", l)
+	}
+	if s.find("serving") != nil || s.find("shutdown complete") != nil {
+		t.Errorf("an interrupted start-up served or shut down as if it had:\n%s", s.log())
+	}
+}
+
+// The SQLite file is locked by another process for longer than the busy
+// timeout would wait: SIGINT stops start-up at once.
+func testSignalDuringStartupSQLite(t *testing.T, bin string) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`); err != nil {
+		t.Fatal(err)
+	}
+	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + path})
+	s.waitLog("starting signpost", 5*time.Second)
+	time.Sleep(300 * time.Millisecond) // into the busy wait
+	if s.find("serving") != nil {
+		t.Fatal("serving while the database file is locked")
+	}
+	at := time.Now()
+	s.signal(syscall.SIGINT)
+	assertPromptExit(t, s, at, true, `"msg":"start-up interrupted by a signal; exiting without serving"`)
+}
+
+// The profiling server takes the last push and never answers: a second
+// signal exits at once instead of waiting out the push's 5s bound.
+func testSecondSignalDuringPush(t *testing.T, bin string) {
+	arrived := make(chan struct{}, 100)
+	release := make(chan struct{})
+	pts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ingest" {
+			return
+		}
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer pts.Close()
+	defer close(release) // before Close, which waits for the handlers
+	s := startServer(t, bin, map[string]string{"PYROSCOPE_SERVER": pts.URL})
+	s.waitLog("continuous profiling on", time.Second)
+	for len(arrived) > 0 { // pushes before the signal (every 15s) do not count
+		<-arrived
+	}
+	s.signal(syscall.SIGTERM)
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no profile push after SIGTERM")
+	}
+	at := time.Now()
+	s.signal(syscall.SIGINT)
+	assertPromptExit(t, s, at, false, "second signal (interrupt) during the final click flush and profile push")
+	if s.find("shutdown complete") != nil {
+		t.Error("logged shutdown complete after a second signal")
+	}
+}
+
+// Another session holds the row lock of a link with counted clicks: the
+// final flush waits (up to 10s) and a second signal exits at once.
+func testSecondSignalDuringFlush(t *testing.T, bin string) {
+	dbURL := pgtest.NewDatabase(t)
+	s := startServer(t, bin, map[string]string{"DATABASE_URL": dbURL, "CLICK_FLUSH_INTERVAL": "1h"})
+	if code, body := do(t, "POST", s.URL+"/api/v1/links", `{"name":"hot","url":"https://hot.example"}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	for range 3 {
+		if code, _ := do(t, "GET", s.URL+"/hot", ""); code != 302 {
+			t.Fatalf("redirect: %d", code)
+		}
+	}
+	holder := pgConn(t, dbURL)
+	ctx := context.Background()
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM links WHERE key = 'hot' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	watcher := pgConn(t, dbURL)
+	s.signal(syscall.SIGTERM)
+	waitFor(t, 10*time.Second, "the final flush waits for the row lock", func() bool {
+		return signpostSessions(t, watcher, `wait_event_type = 'Lock'`) > 0
+	})
+	at := time.Now()
+	s.signal(syscall.SIGINT)
+	assertPromptExit(t, s, at, false, "second signal (interrupt) during the final click flush and profile push")
+}
