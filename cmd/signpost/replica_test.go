@@ -446,3 +446,38 @@ func TestReplicaPropagation(t *testing.T) {
 		t.Fatalf("slowest change took %v, want under 1s", ds[n-1])
 	}
 }
+
+// A change that sends no notification (a bulk writer sets signpost.bulk,
+// as `signpost import` does for each row; the same holds for a change made
+// while a listener was deaf) reaches a replica through the periodic resync
+// alone: A resyncs every 200ms, B only every hour, so B shows what the
+// notifications delivered, which is nothing.
+func TestReplicaPeriodicResync(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	a := startReplica(t, "A", dbURL, map[string]string{"RESYNC_INTERVAL": "200ms"})
+	b := startReplica(t, "B", dbURL, nil)
+	a.mustAPI(http.StatusCreated, "POST", "/api/v1/links", map[string]string{"name": "docs", "url": "https://docs.example/v1"})
+	a.mustAPI(http.StatusCreated, "POST", "/api/v1/links", map[string]string{"name": "gone", "url": "https://gone.example"})
+	b.waitRedirect("/docs", "https://docs.example/v1", time.Second)
+	b.waitRedirect("/gone", "https://gone.example", time.Second)
+
+	pgtest.Exec(t, dbURL, `BEGIN;
+		SET LOCAL signpost.bulk = 'on';
+		UPDATE links SET url = 'https://docs.example/v2' WHERE key = 'docs';
+		DELETE FROM links WHERE key = 'gone';
+		COMMIT`)
+	d := a.waitRedirect("/docs", "https://docs.example/v2", 2*time.Second)
+	a.waitRedirect("/gone", "", time.Second)
+	t.Logf("silent change visible on A (RESYNC_INTERVAL=200ms) after %v", d.Round(time.Millisecond))
+	if !strings.Contains(a.logs.String(), `"msg":"index resynced"`) {
+		t.Errorf("A did not log its resync")
+	}
+	// B has heard nothing: the change really sent no notification.
+	time.Sleep(500 * time.Millisecond)
+	if status, loc := b.get("/docs"); status != http.StatusFound || loc != "https://docs.example/v1" {
+		t.Errorf("B (no periodic resync due) redirects /docs to %d %q; the change was notified after all", status, loc)
+	}
+	if status, _ := b.get("/gone"); status != http.StatusFound {
+		t.Errorf("B (no periodic resync due) answers /gone with %d; the delete was notified after all", status)
+	}
+}
