@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3/lock"
+
 	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/store/postgres/pgtest"
 	"github.com/signpost-go/signpost/internal/store/storetest"
@@ -79,6 +82,102 @@ func TestMigrateConcurrently(t *testing.T) {
 	// And the schema works.
 	if _, err := stores[1].Create(ctx, mk("x", "https://x.example")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Another session holds the migration lock (goose's session locker id,
+// looked up in goose, not taken from this package): Open waits without
+// migrating anything, gives up when its context is cancelled, and
+// completes once the lock is released.
+func TestOpenWaitsForMigrationLock(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		s   *Store
+		err error
+		at  time.Time
+	}
+	open := func(ctx context.Context) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			s, err := Open(ctx, url, Options{MaxOpenConns: 2, MaxIdleConns: 2})
+			ch <- result{s, err, time.Now()}
+		}()
+		return ch
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cancelled, waiting := open(cctx), open(ctx)
+
+	// Both keep trying the lock (every second) and migrate nothing.
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-cancelled:
+			t.Fatalf("Open returned (%v) while another session held the migration lock", r.err)
+		case r := <-waiting:
+			t.Fatalf("Open returned (%v) while another session held the migration lock", r.err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		// (goose creates its empty version table before it takes the lock,
+		// to see whether anything is pending; the migrations come after.)
+		var migrated bool
+		if err := holder.QueryRow(ctx, `SELECT to_regclass('links') IS NOT NULL`).Scan(&migrated); err != nil {
+			t.Fatal(err)
+		}
+		if migrated {
+			t.Fatal("the links table was created while the migration lock was held elsewhere")
+		}
+	}
+	var tries int
+	if err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name = 'signpost' AND query LIKE '%pg_try_advisory_lock%'`).Scan(&tries); err != nil || tries != 2 {
+		t.Fatalf("sessions trying the migration lock: %d, %v; want 2", tries, err)
+	}
+
+	// A cancelled wait ends at once.
+	at := time.Now()
+	cancel()
+	select {
+	case r := <-cancelled:
+		if r.err == nil {
+			r.s.Close()
+			t.Fatal("Open succeeded after its context was cancelled, with the lock still held elsewhere")
+		}
+		t.Logf("cancelled Open returned %v later: %v", r.at.Sub(at).Round(time.Millisecond), r.err)
+	case <-time.After(time.Second):
+		t.Fatal("Open still waiting 1s after its context was cancelled")
+	}
+
+	// Released: the other migrates and opens within its next retry.
+	at = time.Now()
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-waiting:
+		if r.err != nil {
+			t.Fatalf("Open after the lock was released: %v", r.err)
+		}
+		defer r.s.Close()
+		t.Logf("Open completed %v after the lock was released", r.at.Sub(at).Round(time.Millisecond))
+		if v, err := r.s.SchemaVersion(ctx); err != nil || v < 1 {
+			t.Fatalf("SchemaVersion = %d, %v", v, err)
+		}
+		if _, err := r.s.Create(ctx, mk("x", "https://x.example")); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Open still waiting 5s after the migration lock was released")
 	}
 }
 
