@@ -148,6 +148,8 @@ refuse replicaCont --set replicaCont=3
 refuse replicaCount --set replicaCount=three
 refuse replicaCount -f "$CHART/ci/sqlite-single-values.yaml" --set replicaCount=2
 refuse enabled --set database.mode=sqlite --set replicaCount=1
+refuse readOnlyRootFileSystem --set securityContext.readOnlyRootFileSystem=true
+refuse LOG_LEVL --set env.LOG_LEVL=debug
 oldest_minor=${KUBE_OLDEST#1.}
 refuse "chart requires kubeVersion" --kube-version "1.$((oldest_minor - 1)).0"
 

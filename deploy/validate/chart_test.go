@@ -487,6 +487,15 @@ func TestValuesAreRefused(t *testing.T) {
 		{"env and secret both", []string{"env.DATABASE_URL=x"}, nil, "DATABASE_URL"},
 		{"postgres without DATABASE_URL", nil, []string{"../../validate/testdata/no-secrets-values.yaml"}, "needs a secrets entry for DATABASE_URL"},
 		{"pyroscope without server", []string{"pyroscope.enabled=true"}, nil, "pyroscope.server"},
+		{"misspelt securityContext field", []string{"securityContext.readOnlyRootFileSystem=true"}, nil, "readOnlyRootFileSystem"},
+		{"misspelt podSecurityContext field", []string{"podSecurityContext.runAsNonroot=true"}, nil, "runAsNonroot"},
+		{"misspelt nested securityContext field", []string{"securityContext.capabilities.dorp[0]=ALL"}, nil, "dorp"},
+		{"securityContext wrong type", []string{"securityContext.runAsUser=nobody"}, nil, "runAsUser"},
+		{"unknown seccomp profile type", []string{"podSecurityContext.seccompProfile.type=Default"}, nil, "type"},
+		{"misspelt toleration field", []string{"tolerations[0].key=dedicated", "tolerations[0].operater=Exists"}, nil, "operater"},
+		{"unknown toleration effect", []string{"tolerations[0].key=dedicated", "tolerations[0].effect=NoSchedul"}, nil, "effect"},
+		{"misspelt affinity kind", []string{"affinity.nodeAfinity.x=y"}, nil, "nodeAfinity"},
+		{"env name serve --help does not list", []string{"env.LOG_LEVL=debug"}, nil, "LOG_LEVL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := renderChart(renderOpts{ValueFiles: tc.file, Set: tc.set})
