@@ -355,6 +355,9 @@ func TestReplicasThroughDatabaseOutage(t *testing.T) {
 	if got := a.metric("signpost_clicks_pending"); got == "" || got == "0" {
 		t.Errorf("signpost_clicks_pending during the outage = %q, want the clicks counted on A", got)
 	}
+	if got := a.metric("signpost_db_up"); got != "0" {
+		t.Errorf("signpost_db_up during the outage (after /readyz said down) = %q, want 0", got)
+	}
 
 	srv.Start()
 	upSince := time.Now()
@@ -408,6 +411,15 @@ func TestReplicasThroughDatabaseOutage(t *testing.T) {
 		if got != "0" {
 			t.Errorf("replica %s: signpost_clicks_pending after recovery = %q, want 0", r.name, got)
 		}
+		// The database is checked every 5s.
+		deadline = time.Now().Add(7 * time.Second)
+		got = r.metric("signpost_db_up")
+		for ; got != "1" && time.Now().Before(deadline); got = r.metric("signpost_db_up") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got != "1" {
+			t.Errorf("replica %s: signpost_db_up after recovery = %q, want 1", r.name, got)
+		}
 	}
 	for _, r := range []*replica{a, b} {
 		if err := r.stop(); err != nil {
@@ -416,6 +428,31 @@ func TestReplicasThroughDatabaseOutage(t *testing.T) {
 		if strings.Contains(r.logs.String(), `"level":"ERROR","msg":"final click flush failed`) {
 			t.Errorf("replica %s lost clicks at shutdown", r.name)
 		}
+	}
+}
+
+// DATABASE_URL may say postgresql:// as well as postgres://: the CLI
+// migrates with it and a replica on it serves, writes and follows the
+// other's changes through its listener.
+func TestReplicaPostgresqlScheme(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	alt, ok := strings.CutPrefix(dbURL, "postgres://")
+	if !ok {
+		t.Fatalf("test database URL %q does not start with postgres://", dbURL)
+	}
+	alt = "postgresql://" + alt
+	code, out, errs := runCLI(t, map[string]string{"DATABASE_URL": alt}, "migrate")
+	if code != 0 || !strings.HasPrefix(out, "schema version ") {
+		t.Fatalf("migrate with postgresql://: %d %q %q", code, out, errs)
+	}
+	a := startReplica(t, "A", dbURL, nil)
+	b := startReplica(t, "B", alt, nil)
+	b.mustAPI(http.StatusCreated, "POST", "/api/v1/links", map[string]string{"name": "alt", "url": "https://alt.example/1"})
+	a.waitRedirect("/alt", "https://alt.example/1", time.Second)
+	a.mustAPI(http.StatusOK, "PUT", "/api/v1/links/alt", map[string]string{"url": "https://alt.example/2"})
+	b.waitRedirect("/alt", "https://alt.example/2", time.Second)
+	if got := b.metric("signpost_change_listener_up"); got != "1" {
+		t.Errorf("signpost_change_listener_up on the postgresql:// replica = %q, want 1", got)
 	}
 }
 
