@@ -41,7 +41,10 @@ func wrapMsg(err error, prefix string) error {
 	if isUniqueViolation(err) {
 		return links.Wrap(err, links.Conflict, msg("already exists"))
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
+	if errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return links.Wrap(err, links.Unavailable, msg("cancelled"))
+	}
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
 		return links.Wrap(err, links.Unavailable, msg("database did not answer in time"))
 	}
 	if isUnavailable(err) {

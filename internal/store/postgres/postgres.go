@@ -100,6 +100,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
+		if ctx.Err() != nil { // stopped (a signal during start-up), not failed
+			return nil, links.Wrap(ctx.Err(), links.Unavailable,
+				fmt.Sprintf("PostgreSQL %s:%d/%s: migration stopped before it was done", cfg.Host, cfg.Port, cfg.Database))
+		}
 		// Say where and why: this is what an operator sees when serve or a
 		// CLI command cannot start (the cause carries no password).
 		return nil, links.Wrap(err, links.ErrorCode(err),

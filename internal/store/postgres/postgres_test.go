@@ -154,6 +154,9 @@ func TestOpenWaitsForMigrationLock(t *testing.T) {
 			t.Fatal("Open succeeded after its context was cancelled, with the lock still held elsewhere")
 		}
 		t.Logf("cancelled Open returned %v later: %v", r.at.Sub(at).Round(time.Millisecond), r.err)
+		if msg := r.err.Error(); !strings.Contains(msg, "migration stopped before it was done") || strings.Contains(msg, "did not answer in time") {
+			t.Errorf("a cancelled Open says %q", msg)
+		}
 	case <-time.After(time.Second):
 		t.Fatal("Open still waiting 1s after its context was cancelled")
 	}
