@@ -43,6 +43,10 @@ bench: ## redirect throughput vs a bare net/http server (wrk), and Go benchmarks
 	bench/redirect.sh
 	go test -run XXX -bench . -benchmem ./internal/web/
 
+# scripts/dist.sh reads DIST_DIR, PLATFORMS, UPX_BIN, UPX_TARGETS, REVISION and
+# DATE from its environment, so give them on make's command line (make passes
+# command-line variables on) or in the environment. Left unset, REVISION and
+# DATE are the commit's, not the clock default above: one commit, same bytes.
 dist: ## cross-compile static, stamped release binaries + SHA256SUMS into dist/ (VERSION=v1.2.3)
 	scripts/dist.sh $(VERSION)
 

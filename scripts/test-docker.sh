@@ -23,10 +23,12 @@
 #   arm64     --platform linux/arm64 cross-compiles on the build platform;
 #             the binary copied out is ARM aarch64, static, and serves
 #             /healthz under qemu-aarch64-static
-#   dist      scripts/dist.sh --upx (make dist-upx): five static, stamped
+#   dist      make dist-upx (VERSION, REVISION, DATE, DIST_DIR, UPX_BIN and
+#             UPX_TARGETS on make's command line): five static, stamped
 #             binaries of the right formats, SHA256SUMS verifies, the same
-#             commit rebuilds to the same bytes, UPX copies run, and a clear
-#             message when upx is missing
+#             commit rebuilds to the same bytes (make dist), UPX copies run,
+#             a clear message when upx is missing; every .PHONY target of
+#             the Makefile has a rule
 #   release   goreleaser check on .goreleaser.yaml
 #
 # It ends with "N passed, N failed" and the measured figures, which are also
@@ -410,17 +412,26 @@ else
 fi
 
 # ---- dist ------------------------------------------------------------------
-echo "== dist (scripts/dist.sh --upx, what make dist-upx runs)"
+echo "== dist (make dist-upx, make dist)"
+phony=$(sed -n 's/^\.PHONY: *//p' Makefile)
+no_rule=()
+for target in $phony; do grep -q "^$target:" Makefile || no_rule+=("$target"); done
+check "Makefile: each of the $(wc -w <<<"$phony") .PHONY targets has a rule${no_rule[*]:+ (not: ${no_rule[*]})}" \
+	test "${#no_rule[@]}" = 0
 dist=$work/dist
 t=$(now)
 # linux-arm64 is packed too, only to record whether qemu runs it.
-# The revision read before the image build: the tree may move meanwhile.
-export REVISION=$revision DATE=$build_date
-if UPX_BIN=$upx UPX_TARGETS="linux-amd64 linux-arm64" DIST_DIR=$dist scripts/dist.sh --upx "$version" | tee "$work/dist.log"; then
-	ok "scripts/dist.sh --upx $version in $(since "$t")s"
+# Everything goes on make's command line, nothing in the environment, so the
+# checks below (location, packed targets, stamped revision and date) prove
+# that the Makefile hands it to scripts/dist.sh. The revision is the one read
+# before the image build: the tree may move meanwhile.
+if env -u REVISION -u DATE -u DIST_DIR -u UPX_BIN -u UPX_TARGETS -u PLATFORMS \
+	make dist-upx VERSION="$version" REVISION="$revision" DATE="$build_date" DIST_DIR="$dist" \
+	UPX_BIN="$upx" UPX_TARGETS="linux-amd64 linux-arm64" | tee "$work/dist.log"; then
+	ok "make dist-upx VERSION=$version in $(since "$t")s"
 	figure "make dist-upx (five platforms + UPX)" "$(since "$t") s"
 else
-	fail "scripts/dist.sh --upx"
+	fail "make dist-upx VERSION=$version"
 fi
 declare -A formats=(
 	[signpost-linux-amd64]="ELF 64-bit LSB executable, x86-64"
@@ -458,12 +469,15 @@ check "SHA256SUMS lists the five binaries" test "$(wc -l <"$dist/SHA256SUMS")" =
 check "sha256sum -c SHA256SUMS" bash -c 'cd "$1" && sha256sum --quiet -c SHA256SUMS' _ "$dist"
 check "dist/upx: sha256sum -c SHA256SUMS" bash -c 'cd "$1" && sha256sum --quiet -c SHA256SUMS' _ "$dist/upx"
 
-# The same commit and version build the same bytes.
-if PLATFORMS=linux/amd64 DIST_DIR=$work/dist-again scripts/dist.sh "$version" >/dev/null; then
-	check "a second build of linux/amd64 is byte-identical" \
-		cmp -s "$dist/signpost-linux-amd64" "$work/dist-again/signpost-linux-amd64"
+# The same commit and version build the same bytes (and `make dist`, without
+# UPX, works: one platform keeps it cheap).
+if env -u REVISION -u DATE make dist VERSION="$version" REVISION="$revision" DATE="$build_date" \
+	PLATFORMS=linux/amd64 DIST_DIR="$work/dist-again" >/dev/null; then
+	check "make dist PLATFORMS=linux/amd64: only that binary, byte-identical to the first build" \
+		bash -c '[[ $(ls "$1" | paste -sd " " -) == "SHA256SUMS signpost-linux-amd64" ]] && cmp -s "$2" "$1/signpost-linux-amd64"' _ \
+		"$work/dist-again" "$dist/signpost-linux-amd64"
 else
-	fail "second build of linux/amd64"
+	fail "make dist PLATFORMS=linux/amd64"
 fi
 
 # UPX copies: sizes, the start-up penalty, and whether they run.
@@ -511,10 +525,12 @@ if [[ -f $dist/upx/signpost-linux-arm64 ]]; then
 		figure "UPX linux-arm64 under qemu-aarch64-static" "does not run: exit $rc, $(head -c 100 <<<"$out" | tr -s '\n ' ' ')"
 	fi
 fi
-# Without upx, dist-upx says so and fails before building anything.
-msg=$(env -u UPX_BIN PATH=/usr/bin:/bin SIGNPOST_TOOLS=/nonexistent DIST_DIR=$work/dist-noupx scripts/dist.sh --upx "$version" 2>&1) && rc=0 || rc=$?
-check "dist --upx without upx: exit 1 and 'upx is not installed' (exit $rc)" \
-	bash -c '[[ $1 == 1 && $2 == *"upx is not installed"* ]]' _ "$rc" "$msg"
+# Without upx, make dist-upx says so and fails before building anything.
+msg=$(env -u UPX_BIN PATH=/usr/bin:/bin SIGNPOST_TOOLS=/nonexistent \
+	make dist-upx VERSION="$version" DIST_DIR="$work/dist-noupx" 2>&1) && rc=0 || rc=$?
+check "make dist-upx without upx: fails (exit $rc), says 'upx is not installed', builds nothing" \
+	bash -c '[[ $1 != 0 && $2 == *"upx is not installed"* && $2 == *"dist-upx] Error 1"* ]] && ! ls "$3"/signpost-* >/dev/null 2>&1' _ \
+	"$rc" "$msg" "$work/dist-noupx"
 
 # ---- release ---------------------------------------------------------------
 echo "== goreleaser"
