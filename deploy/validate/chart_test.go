@@ -511,6 +511,32 @@ func TestValuesAreRefused(t *testing.T) {
 	}
 }
 
+// At the HPA's maximum, the default render's and the plain manifests' pools
+// plus one LISTEN connection per pod fit PostgreSQL's default
+// max_connections (100, of which 3 are reserved for superusers).
+func TestConnectionsFitDefaultPostgres(t *testing.T) {
+	for name, objs := range map[string][]object{"chart defaults": mustRender(t, renderOpts{}), "kustomize": buildKustomize(t)} {
+		c := container(t, deployment(t, objs))
+		env, _ := envMap(c)
+		hpas := find(objs, "HorizontalPodAutoscaler")
+		if len(hpas) != 1 {
+			t.Fatalf("%s: want 1 HPA, got %d", name, len(hpas))
+		}
+		ho, err := strictDecode(hpas[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		hpa := ho.(*autoscalingv2.HorizontalPodAutoscaler)
+		open, err := strconv.Atoi(env["DB_MAX_OPEN_CONNS"])
+		if err != nil {
+			t.Fatalf("%s: DB_MAX_OPEN_CONNS %q: %v", name, env["DB_MAX_OPEN_CONNS"], err)
+		}
+		if n := int(hpa.Spec.MaxReplicas) * (open + 1); n > 97 {
+			t.Errorf("%s: maxReplicas %d x (DB_MAX_OPEN_CONNS %d + 1 listener) = %d connections, over PostgreSQL's default 97", name, hpa.Spec.MaxReplicas, open, n)
+		}
+	}
+}
+
 // The timing and memory arithmetic holds in every variant and in the plain manifests.
 func TestShutdownAndMemoryArithmetic(t *testing.T) {
 	check := func(t *testing.T, objs []object) {
