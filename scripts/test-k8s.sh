@@ -150,6 +150,8 @@ refuse replicaCount -f "$CHART/ci/sqlite-single-values.yaml" --set replicaCount=
 refuse enabled --set database.mode=sqlite --set replicaCount=1
 refuse readOnlyRootFileSystem --set securityContext.readOnlyRootFileSystem=true
 refuse LOG_LEVL --set env.LOG_LEVL=debug
+refuse "use metrics.port" --set env.METRICS_ADDR=:9090
+refuse "metrics.port 8080 is also service.targetPort" --set metrics.port=8080
 oldest_minor=${KUBE_OLDEST#1.}
 refuse "chart requires kubeVersion" --kube-version "1.$((oldest_minor - 1)).0"
 

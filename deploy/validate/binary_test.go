@@ -49,6 +49,9 @@ func allManifestSets(t *testing.T) []manifestSet {
 	for _, v := range chartVariants(t) {
 		sets = append(sets, manifestSet{v.Name, mustRender(t, v.Opts)})
 	}
+	// ci/servicemonitor-ingress-values.yaml sets metrics.port without the pod
+	// annotations; this one has the annotations point at the metrics port.
+	sets = append(sets, manifestSet{"metrics-port-annotations", mustRender(t, metricsPortOpts)})
 	return sets
 }
 
@@ -102,14 +105,27 @@ func serveHelp(t *testing.T, bin string) string {
 	return string(out)
 }
 
+// target is one request the kubelet or Prometheus makes to the container: a
+// path on a named container port, and the status it must get.
+type target struct {
+	Port string // container port name: "http" or "metrics"
+	Path string
+	Want int
+}
+
+func (tg target) String() string { return fmt.Sprintf("%s %s -> %d", tg.Port, tg.Path, tg.Want) }
+
 // probeTargets collects what the kubelet and Prometheus would fetch from the
-// signpost container, checking that every port they name is the container's
-// port that HTTP_ADDR listens on.
-func probeTargets(t *testing.T, d *appsv1.Deployment, c corev1.Container) []string {
+// signpost container, checking that every port they name is a container port
+// that HTTP_ADDR or METRICS_ADDR listens on. With METRICS_ADDR set, /metrics
+// must also answer 404 on the public port.
+func probeTargets(t *testing.T, objs []object, d *appsv1.Deployment, c corev1.Container) []target {
 	t.Helper()
 	ports := map[string]int32{}
+	names := map[int32]string{}
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
+		names[p.ContainerPort] = p.Name
 	}
 	env, _ := envMap(c)
 	_, addrPort, err := net.SplitHostPort(env["HTTP_ADDR"])
@@ -119,7 +135,21 @@ func probeTargets(t *testing.T, d *appsv1.Deployment, c corev1.Container) []stri
 	if addrPort != strconv.Itoa(int(ports["http"])) {
 		t.Errorf("HTTP_ADDR %q listens elsewhere than the http container port %d", env["HTTP_ADDR"], ports["http"])
 	}
-	var paths []string
+	// Where /metrics is served: its own listener when METRICS_ADDR is set.
+	metricsPort := "http"
+	if addr, ok := env["METRICS_ADDR"]; ok && addr != "" {
+		metricsPort = "metrics"
+		_, mp, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("METRICS_ADDR %q: %v", addr, err)
+		}
+		if ports["metrics"] == 0 || mp != strconv.Itoa(int(ports["metrics"])) {
+			t.Errorf("METRICS_ADDR %q listens elsewhere than the metrics container port %d", addr, ports["metrics"])
+		}
+	} else if _, ok := ports["metrics"]; ok {
+		t.Errorf("a metrics container port %d is declared, but METRICS_ADDR is not set: nothing listens there", ports["metrics"])
+	}
+	var targets []target
 	for _, np := range []struct {
 		name  string
 		probe *corev1.Probe
@@ -136,20 +166,67 @@ func probeTargets(t *testing.T, d *appsv1.Deployment, c corev1.Container) []stri
 		if port != ports["http"] || port == 0 {
 			t.Errorf("%s probe port %s is not the http port %d", name, p.HTTPGet.Port.String(), ports["http"])
 		}
-		paths = append(paths, p.HTTPGet.Path)
+		targets = append(targets, target{"http", p.HTTPGet.Path, http.StatusOK})
 	}
 	if ann := d.Spec.Template.Annotations; ann["prometheus.io/scrape"] == "true" {
-		if ann["prometheus.io/port"] != strconv.Itoa(int(ports["http"])) {
-			t.Errorf("prometheus.io/port %q is not the http port %d", ann["prometheus.io/port"], ports["http"])
+		if ann["prometheus.io/port"] != strconv.Itoa(int(ports[metricsPort])) {
+			t.Errorf("prometheus.io/port %q is not the %s port %d", ann["prometheus.io/port"], metricsPort, ports[metricsPort])
 		}
-		paths = append(paths, ann["prometheus.io/path"])
+		targets = append(targets, target{names[ports[metricsPort]], ann["prometheus.io/path"], http.StatusOK})
 	}
-	return paths
+	// A ServiceMonitor names a Service port; follow it to the container port.
+	for _, sm := range find(objs, "ServiceMonitor") {
+		eps, _ := sm.Data["spec"].(map[string]any)["endpoints"].([]any)
+		for _, ep := range eps {
+			e, _ := ep.(map[string]any)
+			p, _ := e["path"].(string)
+			svcPort, _ := e["port"].(string)
+			cport := servicePortTarget(t, objs, svcPort, names)
+			if cport != metricsPort {
+				t.Errorf("the ServiceMonitor scrapes Service port %q (container port %q), want the %s port", svcPort, cport, metricsPort)
+			}
+			targets = append(targets, target{cport, p, http.StatusOK})
+		}
+	}
+	if metricsPort != "http" {
+		targets = append(targets, target{"http", "/metrics", http.StatusNotFound})
+	}
+	return targets
+}
+
+// servicePortTarget returns the name of the container port that the
+// Service's port called name forwards to ("" when there is none).
+func servicePortTarget(t *testing.T, objs []object, name string, containerPorts map[int32]string) string {
+	t.Helper()
+	for _, so := range find(objs, "Service") {
+		svc, err := strictDecode(so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sp := range svc.(*corev1.Service).Spec.Ports {
+			if sp.Name != name {
+				continue
+			}
+			if sp.TargetPort.StrVal != "" {
+				for _, n := range containerPorts {
+					if n == sp.TargetPort.StrVal {
+						return n
+					}
+				}
+				return ""
+			}
+			return containerPorts[sp.TargetPort.IntVal]
+		}
+	}
+	t.Errorf("no Service port named %q", name)
+	return ""
 }
 
 // Each distinct configuration the manifests give the container is run for
 // real: signpost starts with the manifests' env values, answers every probe
-// and scrape path with 200, and on SIGTERM exits 0 within the shutdown budget.
+// and scrape path on the port the manifests name (and /metrics with 404 on
+// the public port when METRICS_ADDR moves it), and on SIGTERM exits 0 within
+// the shutdown budget.
 func TestBinaryServesWhatTheManifestsExpect(t *testing.T) {
 	bin := signpostBinary(t)
 	ran := map[string]bool{}
@@ -162,22 +239,14 @@ func TestBinaryServesWhatTheManifestsExpect(t *testing.T) {
 		}
 		d := deployment(t, set.Objs)
 		c := container(t, d)
-		paths := probeTargets(t, d, c)
-		for _, sm := range find(set.Objs, "ServiceMonitor") {
-			eps, _ := sm.Data["spec"].(map[string]any)["endpoints"].([]any)
-			for _, ep := range eps {
-				if p, _ := ep.(map[string]any)["path"].(string); p != "" {
-					paths = append(paths, p)
-				}
-			}
-		}
+		targets := probeTargets(t, set.Objs, d, c)
 		env := localEnv(c)
-		key := fmt.Sprint(env, paths)
+		key := fmt.Sprint(env, targets)
 		if ran[key] {
 			continue
 		}
 		ran[key] = true
-		t.Run(set.Name, func(t *testing.T) { runAndProbe(t, bin, env, paths) })
+		t.Run(set.Name, func(t *testing.T) { runAndProbe(t, bin, env, targets) })
 	}
 }
 
@@ -196,14 +265,23 @@ func localEnv(c corev1.Container) map[string]string {
 	if _, ok := env["DEBUG_ADDR"]; ok {
 		env["DEBUG_ADDR"] = "127.0.0.1:0"
 	}
+	if env["METRICS_ADDR"] != "" {
+		env["METRICS_ADDR"] = "127.0.0.1:0" // replaced by a free port at start
+	}
 	delete(env, "PYROSCOPE_SERVER") // never push profiles off this machine
 	env["GOMAXPROCS"] = "1"         // stands in for resourceFieldRef limits.cpu
 	return env
 }
 
-func runAndProbe(t *testing.T, bin string, env map[string]string, paths []string) {
+func runAndProbe(t *testing.T, bin string, env map[string]string, targets []target) {
 	port := freePort(t)
 	env["HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	bases := map[string]string{"http": fmt.Sprintf("http://127.0.0.1:%d", port)}
+	if env["METRICS_ADDR"] != "" {
+		mport := freePort(t)
+		env["METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", mport)
+		bases["metrics"] = fmt.Sprintf("http://127.0.0.1:%d", mport)
+	}
 	env["DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "signpost.db")
 
 	cmd := exec.Command(bin, "serve")
@@ -230,11 +308,10 @@ func runAndProbe(t *testing.T, bin string, env map[string]string, paths []string
 	})
 
 	client := &http.Client{Timeout: 2 * time.Second}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	// Like the startup and readiness probes: wait (bounded) until /readyz answers 200.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, _ := get(client, base+"/readyz")
+		code, _ := get(client, bases["http"]+"/readyz")
 		if code == http.StatusOK {
 			break
 		}
@@ -249,10 +326,15 @@ func runAndProbe(t *testing.T, bin string, env map[string]string, paths []string
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, p := range paths {
-		code, body := get(client, base+p)
-		if code != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200 (%s)", p, code, body)
+	for _, tg := range targets {
+		base, ok := bases[tg.Port]
+		if !ok {
+			t.Errorf("%s: nothing listens on a container port named %q", tg, tg.Port)
+			continue
+		}
+		code, body := get(client, base+tg.Path)
+		if code != tg.Want {
+			t.Errorf("GET %s on the %s port = %d, want %d (%s)", tg.Path, tg.Port, code, tg.Want, body)
 		}
 	}
 
@@ -270,7 +352,7 @@ func runAndProbe(t *testing.T, bin string, env map[string]string, paths []string
 		if err != nil {
 			t.Errorf("signpost exited with %v after SIGTERM, want 0", err)
 		}
-		t.Logf("ready, %d paths answered 200, exit 0 %v after SIGTERM", len(paths), time.Since(start).Round(time.Millisecond))
+		t.Logf("ready, %d requests answered as the manifests expect (%v), exit 0 %v after SIGTERM", len(targets), targets, time.Since(start).Round(time.Millisecond))
 	case <-time.After(budget):
 		t.Errorf("signpost still running %v after SIGTERM", budget)
 	}

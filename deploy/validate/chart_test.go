@@ -313,7 +313,8 @@ func TestNotes(t *testing.T) {
 		want []string
 		dont []string
 	}{
-		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060", "pprof listens on 127.0.0.1:6060"}, nil},
+		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060", "pprof listens on 127.0.0.1:6060"}, []string{"METRICS_ADDR"}},
+		{renderOpts{Set: []string{"metrics.port=9090"}}, []string{"/metrics is served on port 9090 only", "METRICS_ADDR=:9090"}, nil},
 		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=5s"}, nil},
 		{renderOpts{Set: []string{"debug.addr=127.0.0.1:7070"}}, []string{"port-forward deploy/signpost 6060:7070", "pprof listens on 127.0.0.1:7070"}, nil},
 		{renderOpts{Set: []string{"debug.addr=off"}}, []string{"helm test signpost"}, []string{"pprof", "6060"}},
@@ -372,7 +373,8 @@ func TestIngressAndServiceMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	sm := so.(*monitoringv1.ServiceMonitor)
-	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http" || sm.Spec.Endpoints[0].Path != "/metrics" ||
+	// The file sets metrics.port: the ServiceMonitor scrapes the metrics port (TestMetricsPort has the rest).
+	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" ||
 		sm.Labels["release"] != "prometheus" || sm.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "signpost" {
 		t.Errorf("servicemonitor = %s", toYAML(sm))
 	}
@@ -498,6 +500,15 @@ func TestValuesAreRefused(t *testing.T) {
 		{"unknown toleration effect", []string{"tolerations[0].key=dedicated", "tolerations[0].effect=NoSchedul"}, nil, "effect"},
 		{"misspelt affinity kind", []string{"affinity.nodeAfinity.x=y"}, nil, "nodeAfinity"},
 		{"env name serve --help does not list", []string{"env.LOG_LEVL=debug"}, nil, "LOG_LEVL"},
+		{"METRICS_ADDR in env", []string{"env.METRICS_ADDR=:9090"}, nil, "env.METRICS_ADDR is set by the chart; use metrics.port"},
+		{"METRICS_ADDR in env besides metrics.port", []string{"metrics.port=9090", "env.METRICS_ADDR=:9091"}, nil, "use metrics.port"},
+		{"metrics.port above 65535", []string{"metrics.port=70000"}, nil, "/metrics/port"},
+		{"negative metrics.port", []string{"metrics.port=-1"}, nil, "/metrics/port"},
+		{"metrics.port not a number", []string{"metrics.port=nine"}, nil, "/metrics/port"},
+		{"metrics.port on the http port", []string{"metrics.port=8080"}, nil, "metrics.port 8080 is also service.targetPort"},
+		{"metrics.port on a moved http port", []string{"service.targetPort=9090", "metrics.port=9090"}, nil, "metrics.port 9090 is also service.targetPort"},
+		{"metrics.port on the debug port", []string{"metrics.port=6060"}, nil, "metrics.port 6060 is also the port of debug.addr"},
+		{"metrics.port on a moved debug port", []string{"debug.addr=127.0.0.1:7070", "metrics.port=7070"}, nil, "debug.addr 127.0.0.1:7070"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := renderChart(renderOpts{ValueFiles: tc.file, Set: tc.set})

@@ -95,10 +95,23 @@ Name of the sqlite PersistentVolumeClaim.
 Fail early, with a clear message, on combinations the schema cannot express.
 */}}
 {{- define "signpost.validate" -}}
-{{- $reserved := list "DATABASE_URL" "HTTP_ADDR" "SHUTDOWN_DELAY" "SHUTDOWN_TIMEOUT" "DEBUG_ADDR" "PYROSCOPE_SERVER" "METRICS_ADDR" }}
+{{- /* Env names the chart sets, and the value each comes from. */}}
+{{- $reserved := dict "DATABASE_URL" "database.mode and secrets" "HTTP_ADDR" "service.targetPort" "SHUTDOWN_DELAY" "shutdown.preStopSleepSeconds" "SHUTDOWN_TIMEOUT" "shutdown.timeout" "DEBUG_ADDR" "debug.addr" "PYROSCOPE_SERVER" "pyroscope.server" "METRICS_ADDR" "metrics.port" }}
 {{- range $name, $_ := .Values.env }}
-{{- if has $name $reserved }}
-{{- fail (printf "env.%s is set by the chart; use the dedicated value instead (see values.yaml)" $name) }}
+{{- if hasKey $reserved $name }}
+{{- fail (printf "env.%s is set by the chart; use %s instead (see values.yaml)" $name (get $reserved $name)) }}
+{{- end }}
+{{- end }}
+{{- /* metrics.port (0 or null: off) must not collide with the other listeners;
+JSON Schema cannot compare two values, so the range is in the schema and this here. */}}
+{{- with .Values.metrics.port }}
+{{- $port := int . }}
+{{- if eq $port (int $.Values.service.targetPort) }}
+{{- fail (printf "metrics.port %d is also service.targetPort, the public http port: pick another port, or 0 to keep /metrics on the http port" $port) }}
+{{- end }}
+{{- $debug := $.Values.debug.addr | default "off" }}
+{{- if and (ne $debug "off") (eq $port (atoi (splitList ":" $debug | last))) }}
+{{- fail (printf "metrics.port %d is also the port of debug.addr %s (pprof): pick another port" $port $debug) }}
 {{- end }}
 {{- end }}
 {{- $fromSecrets := list }}
