@@ -13,30 +13,13 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
-LINKS=${LINKS:-10000}
-export LINKS
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! command -v wrk >/dev/null; then
-  echo "bench/redirect.sh: installing wrk" >&2
-  [ -n "${SIGNPOST_APT_UPDATED:-}" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 
 go build -o "$work/signpost" ./cmd/signpost
 go build -o "$work/bare" ./bench/bare
 
 db=${DATABASE_URL:-sqlite:$work/bench.db}
-awk -v n="$LINKS" 'BEGIN { for (i = 0; i < n; i++) printf("{\"name\":\"link-%05d\",\"url\":\"https://example.com/%d/docs\"}\n", i, i) }' > "$work/links.ndjson"
+links_file "$work/links.ndjson"
 DATABASE_URL=$db "$work/signpost" import "$work/links.ndjson"
 
 sp_port=$(free_port); bare_port=$(free_port)

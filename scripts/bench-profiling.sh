@@ -14,31 +14,16 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-5}
-LINKS=${LINKS:-10000}
-export LINKS
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! command -v wrk >/dev/null; then
-  [ -n "${SIGNPOST_APT_UPDATED:-}" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 
 go build -o "$work/signpost" ./cmd/signpost
-awk -v n="$LINKS" 'BEGIN { for (i = 0; i < n; i++) printf("{\"name\":\"link-%05d\",\"url\":\"https://example.com/%d/docs\"}\n", i, i) }' > "$work/links.ndjson"
+links_file "$work/links.ndjson"
 for db in off on; do  # one database each: two processes never share a SQLite writer
   DATABASE_URL=sqlite:$work/$db.db "$work/signpost" import "$work/links.ndjson" 2>/dev/null
 done
 
 # The stand-in Pyroscope server: 200 to every push, counted.
-sink=$(port)
+sink=$(free_port)
 python3 - "$sink" "$work/pushes" <<'EOF' &
 import http.server, sys
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -54,7 +39,7 @@ http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF
 pids+=($!)
 
-off=$(port); on=$(port)
+off=$(free_port); on=$(free_port)
 common=(DEBUG_ADDR=off LOG_LEVEL=warn SHUTDOWN_DELAY=0)
 env "${common[@]}" DATABASE_URL=sqlite:$work/off.db HTTP_ADDR=127.0.0.1:$off "$work/signpost" serve 2>"$work/off.log" &
 pids+=($!); pid_off=$!
