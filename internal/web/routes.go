@@ -81,7 +81,7 @@ func isLinkPath(path string) bool {
 		return false
 	}
 	switch {
-	case strings.HasPrefix(path, "/-/"), strings.HasPrefix(path, "/api/"),
+	case strings.HasPrefix(path, "/-/"), isAPIPath(path),
 		path == "/healthz", path == "/readyz", path == "/metrics":
 		return false
 	}
