@@ -426,12 +426,14 @@ func testSecondSignal(t *testing.T, bin string) {
 func testSlowloris(t *testing.T, bin string) {
 	const headerTimeout = 500 * time.Millisecond
 	s := startServer(t, bin, map[string]string{"HTTP_READ_HEADER_TIMEOUT": headerTimeout.String()})
+	// Timed from before the dial: the server's header deadline starts when
+	// it accepts, which may be before Dial returns here.
+	start := time.Now()
 	conn, err := net.Dial("tcp", hostPort(t, s.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	closed := make(chan []byte, 1)
 	go func() {
 		b, _ := io.ReadAll(conn) // returns when the server closes the connection
