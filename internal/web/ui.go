@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -80,18 +81,97 @@ func (s *Server) withPending(ls []links.Link) []links.Link {
 // when docs exists, and anything else becomes a search.
 func (s *Server) goSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	name, rest, _ := strings.Cut(strings.TrimPrefix(q, "go/"), "/")
+	typed, query, _ := strings.Cut(strings.TrimPrefix(q, "go/"), "?")
+	name, rest, _ := strings.Cut(typed, "/")
 	if name, _, _ = strings.Cut(name, " "); name != "" {
-		if _, ok := s.opt.Index.Lookup(links.Normalize(name)); ok {
-			target := "/" + url.PathEscape(name)
-			if rest != "" {
-				target += "/" + rest
+		if e, ok := s.opt.Index.LookupName(name); ok {
+			loc, err := shortcutLocation(e.Link.Name, rest, query)
+			if err != nil {
+				s.errorPage(w, r, http.StatusBadRequest, "go/"+e.Link.Name+": "+err.Error())
+				return
 			}
-			http.Redirect(w, r, target, http.StatusFound)
+			http.Redirect(w, r, loc, http.StatusFound)
 			return
 		}
 	}
 	http.Redirect(w, r, "/-/?q="+url.QueryEscape(q), http.StatusFound)
+}
+
+// shortcutLocation builds the shortcut's Location from the link's own
+// (validated) name and the typed path and query, segment by segment: each
+// path segment is unescaped once, refused if it could steer the browser
+// (a dot segment, which a redirect would resolve away; a backslash, which
+// browsers read as a slash, so that "/\host" is "//host"; a control
+// character, which browsers drop; an escape left after unescaping, which
+// a second decoder would turn into one of those), and escaped again. The
+// result is always "/name" plus escaped segments: a path on this host.
+func shortcutLocation(name, rest, query string) (string, error) {
+	var b strings.Builder
+	b.WriteString("/")
+	b.WriteString(url.PathEscape(name))
+	if rest != "" {
+		for _, seg := range strings.Split(rest, "/") {
+			dec, err := url.PathUnescape(seg)
+			if err != nil {
+				dec = seg // a stray "%" is a literal percent sign
+			}
+			if err := checkSegment(dec); err != nil {
+				return "", err
+			}
+			b.WriteString("/")
+			b.WriteString(url.PathEscape(dec))
+		}
+	}
+	if query != "" {
+		b.WriteString("?")
+		b.WriteString(escapeQuery(query))
+	}
+	return b.String(), nil
+}
+
+func checkSegment(seg string) error {
+	for _, part := range strings.Split(seg, "/") { // an escaped slash is still a slash to some servers
+		if part == "." || part == ".." {
+			return errors.New(`a path may not contain "." or ".." segments`)
+		}
+	}
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c == '\\':
+			return errors.New("a path may not contain a backslash")
+		case c < 0x20 || c == 0x7f:
+			return errors.New("a path may not contain control characters (tabs, line breaks, NUL)")
+		case c == '%' && i+2 < len(seg) && ishex(seg[i+1]) && ishex(seg[i+2]):
+			return errors.New("a path may not be escaped twice (%25xx)")
+		}
+	}
+	return nil
+}
+
+// escapeQuery keeps a typed query's separators and valid escapes and
+// escapes every other byte a URL may not hold as is (spaces, control
+// characters, non-ASCII, #, \).
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+			b.WriteByte(c)
+		case c == '%' && i+2 < len(q) && ishex(q[i+1]) && ishex(q[i+2]):
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
