@@ -20,6 +20,7 @@ import (
 // Config is every setting of every subcommand.
 type Config struct {
 	HTTPAddr           string
+	PublicURL          string
 	DatabaseURL        string
 	LogLevel           slog.Level
 	LogFormat          string
@@ -73,6 +74,22 @@ func Settings() []Setting {
 				return nil
 			},
 			get: func(c *Config) string { return c.HTTPAddr }},
+		{Env: "PUBLIC_URL", Default: "", Usage: "the service's own URL as browsers reach it, e.g. http://go or https://go.example.com, named by the OpenSearch description and the help page (empty: taken from each request's Host header)",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						return errors.New("must be an http:// or https:// URL such as https://go.example.com")
+					}
+					if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+						return errors.New("must be only a scheme and host[:port], with no user, path, query or fragment (links live at the root)")
+					}
+					v = u.Scheme + "://" + u.Host
+				}
+				c.PublicURL = v
+				return nil
+			},
+			get: func(c *Config) string { return c.PublicURL }},
 		{Env: "DATABASE_URL", Default: "sqlite:signpost.db", Secret: true,
 			Usage: "sqlite:PATH for one SQLite file, or postgres://user:pass@host/db for PostgreSQL (needed for several replicas)",
 			set: func(c *Config, v string) error {

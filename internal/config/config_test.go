@@ -63,6 +63,12 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{"DB_MAX_OPEN_CONNS", "0"},
 		{"HTTP_MAX_HEADER_BYTES", "lots"},
 		{"PYROSCOPE_SERVER", "pyroscope:4040"},
+		{"PUBLIC_URL", "go.example.com"},
+		{"PUBLIC_URL", "ftp://go.example.com"},
+		{"PUBLIC_URL", "https://u:p@go.example.com"},
+		{"PUBLIC_URL", "https://go.example.com/links"},
+		{"PUBLIC_URL", "https://go.example.com/?x=1"},
+		{"PUBLIC_URL", "https://go.example.com/#top"},
 	}
 	for _, tt := range tests {
 		_, _, err := Parse("serve", "serve", nil, env(map[string]string{tt.env: tt.val}), nil, nil, nil)
@@ -129,6 +135,15 @@ func TestValuesMaskSecrets(t *testing.T) {
 			if !strings.Contains(b.String(), w) {
 				t.Errorf("masked values lack %q: %s", w, b.String())
 			}
+		}
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	for v, want := range map[string]string{"": "", "http://go": "http://go", "https://go.example.com/": "https://go.example.com", "http://go:8080": "http://go:8080"} {
+		c, _, err := Parse("serve", "serve", []string{"--public-url", v}, env(nil), nil, nil, nil)
+		if err != nil || c.PublicURL != want {
+			t.Errorf("--public-url %q = %q, %v; want %q", v, c.PublicURL, err, want)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/signpost-go/signpost/internal/web"
 )
 
 // hostileShortcuts are /-/go queries (the raw text after "q=") that try to
@@ -58,6 +60,10 @@ func (ts *testServer) roundTrip(t testing.TB, method, path string, hdr ...string
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
@@ -143,6 +149,107 @@ func TestGoSearchEscapesWhatItPassesOn(t *testing.T) {
 		r := ts.roundTrip(t, "GET", "/-/go?q="+url.QueryEscape(tt.q))
 		if r.status != http.StatusFound || r.header.Get("Location") != tt.want {
 			t.Errorf("go?q=%q = %d %q, want 302 %q", tt.q, r.status, r.header.Get("Location"), tt.want)
+		}
+	}
+}
+
+// Every response carries the security headers, whichever route or error
+// wrote it; link redirects carry no Referrer-Policy (docs/security.md).
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	form := "Content-Type"
+	tests := []struct {
+		method, path string
+		hdr          []string
+		status       int
+		referrer     bool
+	}{
+		{"GET", "/docs/a", nil, 302, false},
+		{"HEAD", "/docs", nil, 302, false},
+		{"GET", "/", nil, 302, true}, // to /-/, not to a link
+		{"GET", "/nothing", nil, 404, true},
+		{"GET", "/-/", nil, 200, true},
+		{"GET", "/-/links/docs", nil, 200, true},
+		{"GET", "/-/help", nil, 200, true},
+		{"GET", "/-/opensearch.xml", nil, 200, true},
+		{"GET", "/-/static/style.css", nil, 200, true},
+		{"GET", "/-/static/", nil, 404, true},
+		{"GET", "/-/nothing", nil, 404, true},
+		{"GET", "/-/go?q=docs", nil, 302, true},
+		{"POST", "/-/links", []string{form, "application/x-www-form-urlencoded"}, 400, true},
+		{"POST", "/-/links", []string{form, "application/x-www-form-urlencoded", "Sec-Fetch-Site", "cross-site"}, 403, true},
+		{"GET", "/api/v1/links", nil, 200, true},
+		{"GET", "/api/v1/links/nothing", nil, 404, true},
+		{"DELETE", "/api/v1/links", nil, 405, true},
+		{"POST", "/api/v1/links", []string{"Sec-Fetch-Site", "cross-site"}, 403, true},
+		{"GET", "/api/v1/export", nil, 200, true},
+		{"DELETE", "/docs", nil, 405, true},
+	}
+	for _, tt := range tests {
+		r := ts.roundTrip(t, tt.method, tt.path, tt.hdr...)
+		if r.status != tt.status {
+			t.Errorf("%s %s: status %d, want %d", tt.method, tt.path, r.status, tt.status)
+		}
+		if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s %s: X-Content-Type-Options %q", tt.method, tt.path, got)
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'self'", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'", "object-src 'none'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%s %s: Content-Security-Policy %q lacks %s", tt.method, tt.path, csp, d)
+			}
+		}
+		rp, has := r.header["Referrer-Policy"]
+		switch {
+		case tt.referrer && (len(rp) != 1 || rp[0] != "strict-origin-when-cross-origin"):
+			t.Errorf("%s %s: Referrer-Policy %q, want strict-origin-when-cross-origin", tt.method, tt.path, rp)
+		case !tt.referrer && has:
+			t.Errorf("%s %s: a link redirect carries Referrer-Policy %q", tt.method, tt.path, rp)
+		}
+	}
+}
+
+func TestStaticDirectoryIsNotListed(t *testing.T) {
+	ts := newTestServer(t, false)
+	for _, p := range []string{"/-/static/", "/-/static", "/-/static/./", "/-/static/nothing/"} {
+		r := ts.roundTrip(t, "GET", p)
+		if r.status == http.StatusMovedPermanently || r.status == http.StatusTemporaryRedirect {
+			r = ts.roundTrip(t, "GET", r.header.Get("Location"))
+		}
+		if r.status != http.StatusNotFound || strings.Contains(r.body, "style.css") {
+			t.Errorf("GET %s = %d %q, want 404 without a listing", p, r.status, r.body)
+		}
+	}
+	if r := ts.roundTrip(t, "GET", "/-/static/app.js"); r.status != 200 {
+		t.Errorf("GET /-/static/app.js = %d", r.status)
+	}
+}
+
+// opensearch.xml and the help page name the service by PUBLIC_URL when it
+// is set, whatever Host the request claims; without it, only a plain host
+// is repeated, and never into a shared cache.
+func TestPublicURLNotTheRequestHost(t *testing.T) {
+	pub := newTestServer(t, false, func(o *web.Options) { o.PublicURL = "https://go.example.com" })
+	for _, p := range []string{"/-/opensearch.xml", "/-/help"} {
+		r := pub.roundTrip(t, "GET", p, "Host", "evil.example", "X-Forwarded-Proto", "http")
+		if r.status != 200 || strings.Contains(r.body, "evil.example") || !strings.Contains(r.body, "https://go.example.com/-/go?q=") {
+			t.Errorf("GET %s with PUBLIC_URL and Host: evil.example = %d:\n%s", p, r.status, r.body)
+		}
+	}
+
+	ts := newTestServer(t, false)
+	r := ts.roundTrip(t, "GET", "/-/opensearch.xml", "Host", "go.internal:8080", "X-Forwarded-Proto", "https")
+	if r.status != 200 || !strings.Contains(r.body, `template="https://go.internal:8080/-/go?q={searchTerms}"`) {
+		t.Errorf("derived from the request: %d %s", r.status, r.body)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("a description derived from Host has Cache-Control %q, want no-store", cc)
+	}
+	for _, host := range []string{`evil.example"`, "evil.example%2F", "a'b", "evil.example:", "evil.example:80x", "[::1", "[1.2.3.4]", "a,b", "ev!l"} {
+		r := ts.roundTrip(t, "GET", "/-/opensearch.xml", "Host", host)
+		if r.status != http.StatusBadRequest || strings.Contains(r.body, host) {
+			t.Errorf("Host %q: %d %q, want 400 without it", host, r.status, r.body)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -17,8 +18,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		data = map[string]any{}
 	}
 	data["User"] = s.opt.Auth.User(r)
-	data["Host"] = r.Host
-	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.opt.Log.Error("template failed", "page", page, "err", err)
@@ -27,8 +26,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h["Referrer-Policy"] = s.hdr.referrer // also for the pages the redirect route renders
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
@@ -257,14 +255,71 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "help", nil)
+	base, ok := s.base(w, r)
+	if !ok {
+		base = "http://go"
+	}
+	s.render(w, r, http.StatusOK, "help", map[string]any{"Base": base})
 }
 
 func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
+	base, ok := s.base(w, r)
+	if !ok {
+		s.errorPage(w, r, http.StatusBadRequest, "the Host header is not a host name; set PUBLIC_URL to name this service")
+		return
+	}
 	w.Header().Set("Content-Type", "application/opensearchdescription+xml")
-	if err := s.osd.Execute(w, map[string]string{"Base": scheme(r) + "://" + r.Host}); err != nil {
+	if err := s.osd.Execute(w, map[string]string{"Base": base}); err != nil {
 		s.opt.Log.Error("opensearch template failed", "err", err)
 	}
+}
+
+// base is the service's absolute URL as browsers should reach it: PUBLIC_URL
+// when set, whatever the request says. Without it, the request's Host
+// (and X-Forwarded-Proto), which only repeats what the client sent: then
+// only a plain host[:port] is accepted, and the answer is marked for no
+// cache to keep, so that no client can plant its Host in a shared cache.
+func (s *Server) base(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.opt.PublicURL != "" {
+		return s.opt.PublicURL, true
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Host, X-Forwarded-Proto")
+	if !validHost(r.Host) {
+		return "", false
+	}
+	return scheme(r) + "://" + r.Host, true
+}
+
+// validHost accepts a DNS name or IPv4 address with an optional port, or a
+// bracketed IPv6 address with an optional port.
+func validHost(h string) bool {
+	host, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		host, port = h[:i], h[i+1:]
+		if port == "" {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	if len(host) == 0 || len(host) > 253 {
+		return false
+	}
+	if host[0] == '[' {
+		a, err := netip.ParseAddr(strings.TrimSuffix(host[1:], "]"))
+		return err == nil && strings.HasSuffix(host, "]") && a.Is6()
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // scheme is how the browser reached us: https behind a TLS-terminating

@@ -28,8 +28,8 @@ type testServer struct {
 }
 
 // newTestServer runs the full handler over a real SQLite file. proxyAuth
-// turns on AUTH_MODE=proxy with loopback trusted.
-func newTestServer(t testing.TB, proxyAuth bool) *testServer {
+// turns on AUTH_MODE=proxy with loopback trusted; opts adjust the options.
+func newTestServer(t testing.TB, proxyAuth bool, opts ...func(*web.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"), sqlite.Options{MaxOpenConns: 4})
@@ -42,13 +42,17 @@ func newTestServer(t testing.TB, proxyAuth bool) *testServer {
 	if err := ix.Load(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	h, err := web.New(web.Options{
+	opt := web.Options{
 		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth},
 		Index: ix,
 		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
 			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
 		Log: log,
-	})
+	}
+	for _, o := range opts {
+		o(&opt)
+	}
+	h, err := web.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
