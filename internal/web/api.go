@@ -64,6 +64,11 @@ type linkBody struct {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
+	// Only JSON: a cross-site form or text/plain post (which a browser
+	// sends without asking first) cannot be read as a link.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return links.Input{}, links.Errorf(links.UnsupportedMediaType, "send the link as JSON with Content-Type: application/json")
+	}
 	var b linkBody
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/web"
 )
 
@@ -251,5 +252,60 @@ func TestPublicURLNotTheRequestHost(t *testing.T) {
 		if r.status != http.StatusBadRequest || strings.Contains(r.body, host) {
 			t.Errorf("Host %q: %d %q, want 400 without it", host, r.status, r.body)
 		}
+	}
+}
+
+// The API reads a link only from a JSON body: a form or text/plain post,
+// which a browser sends cross-site without a preflight, is refused.
+func TestAPIWantsJSONContentType(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	body := `{"name":"x","url":"https://x.example"}`
+	for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "application/x-ndjson"} {
+		for _, m := range []struct{ method, path string }{{"POST", "/api/v1/links"}, {"PUT", "/api/v1/links/docs"}} {
+			req, _ := http.NewRequest(m.method, ts.URL+m.path, strings.NewReader(body))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantError(t, response{resp.StatusCode, resp.Header, string(b)}, http.StatusUnsupportedMediaType, links.UnsupportedMediaType, "application/json")
+		}
+	}
+	if r := ts.do(t, "GET", "/api/v1/links/docs", ""); !strings.Contains(r.body, `"url":"https://docs.example"`) {
+		t.Fatalf("a refused PUT changed the link: %s", r.body)
+	}
+	if r := ts.do(t, "POST", "/api/v1/links", body, "Content-Type", "application/json; charset=utf-8"); r.status != http.StatusCreated {
+		t.Fatalf("JSON with a charset: %d %s", r.status, r.body)
+	}
+}
+
+// A cross-origin refusal is a JSON error on the API and a page on the site.
+func TestCrossOriginRefusalShapes(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	for _, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Origin", "https://evil.example"},
+	} {
+		for _, m := range []struct{ method, path string }{{"POST", "/api/v1/links"}, {"PUT", "/api/v1/links/docs"}, {"DELETE", "/api/v1/links/docs"}, {"POST", "/api/v1/import"}} {
+			r := ts.do(t, m.method, m.path, `{"name":"x","url":"https://x.example"}`, hdr...)
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("%s %s from another origin: Content-Type %q, body %q", m.method, m.path, ct, r.body)
+				continue
+			}
+			wantError(t, r, http.StatusForbidden, links.Forbidden, "cross-origin")
+		}
+		r := ts.do(t, "POST", "/-/links/docs/delete", "", hdr...)
+		if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "another site") {
+			t.Errorf("UI post from another origin: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
+		}
+	}
+	if ts.do(t, "GET", "/docs", "").status != http.StatusFound {
+		t.Fatal("a refused cross-origin request deleted the link")
 	}
 }

@@ -107,9 +107,16 @@ func New(opt Options) (*Server, error) {
 	mux, api := http.NewServeMux(), http.NewServeMux()
 	s.routes(mux, api)
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
-	// that send no Origin or Sec-Fetch-Site header are unaffected.
-	cop := http.NewCrossOriginProtection()
-	site, apiH := cop.Handler(mux), cop.Handler(api)
+	// that send no Origin or Sec-Fetch-Site header are unaffected. The
+	// refusal is a page on the site and a JSON error on the API.
+	siteCOP, apiCOP := http.NewCrossOriginProtection(), http.NewCrossOriginProtection()
+	siteCOP.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site; cross-origin posts are refused. Use the form on this site.")
+	}))
+	apiCOP.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.apiErr(w, r, links.Errorf(links.Forbidden, "cross-origin request refused: a browser sent it from another site (Origin or Sec-Fetch-Site)"))
+	}))
+	site, apiH := siteCOP.Handler(mux), apiCOP.Handler(api)
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["X-Content-Type-Options"] = s.hdr.nosniff

@@ -207,6 +207,7 @@ func TestAPICreateValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", ts.URL+"/api/v1/links", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -444,6 +445,7 @@ func TestProxyAuthIgnoresUntrustedPeer(t *testing.T) {
 	}
 	req := httptest.NewRequest("POST", "/api/v1/links", strings.NewReader(`{"name":"a","url":"https://a.example"}`))
 	req.RemoteAddr = "203.0.113.9:4444"
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Forwarded-Email", "admin@x")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
