@@ -309,3 +309,31 @@ func TestCrossOriginRefusalShapes(t *testing.T) {
 		t.Fatal("a refused cross-origin request deleted the link")
 	}
 }
+
+// A search longer than the bound is a clear 400 on the UI, the shortcut
+// and the API, not the database's "pattern too complex" 500.
+func TestLongSearchQueryRefused(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	ok := strings.Repeat("d", 200)
+	for _, n := range []int{201, 1000, 60000} {
+		long := strings.Repeat("d", n)
+		wantError(t, ts.do(t, "GET", "/api/v1/links?q="+long, ""), http.StatusBadRequest, links.Invalid, "at most 200 bytes")
+		for _, p := range []string{"/-/?q=", "/-/go?q="} {
+			r := ts.do(t, "GET", p+long, "")
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, "at most 200 bytes") {
+				t.Errorf("GET %s<%d bytes>: %d %.200q", p, n, r.status, r.body)
+			}
+		}
+	}
+	if r := ts.do(t, "GET", "/api/v1/links?q="+ok, ""); r.status != 200 {
+		t.Errorf("a 200-byte search: %d %s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/-/?q="+ok, ""); r.status != 200 {
+		t.Errorf("a 200-byte search page: %d", r.status)
+	}
+	// The shortcut's path after a known name is not a search: not bounded here.
+	if r := ts.do(t, "GET", "/-/go?q=docs/"+strings.Repeat("a", 2000), ""); r.status != http.StatusFound {
+		t.Errorf("a long path after a link name: %d", r.status)
+	}
+}

@@ -42,7 +42,11 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q, err := searchQuery(r.URL.Query().Get("q"))
+	if err != nil {
+		s.errPage(w, r, err)
+		return
+	}
 	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
 	if q != "" {
 		res, err := s.opt.Links.Store.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
@@ -91,6 +95,10 @@ func (s *Server) goSearch(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, loc, http.StatusFound)
 			return
 		}
+	}
+	if _, err := searchQuery(q); err != nil {
+		s.errPage(w, r, err)
+		return
 	}
 	http.Redirect(w, r, "/-/?q="+url.QueryEscape(q), http.StatusFound)
 }
