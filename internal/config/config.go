@@ -282,6 +282,9 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 			panic("config: bad default for " + s.Env + ": " + err.Error())
 		}
 	}
+	// badFlag is a flag value that set refused, as it may be printed:
+	// the flag package's own message would repeat the value unmasked.
+	var badFlag string
 	for _, s := range selected {
 		if v, ok := lookup(getenv, s.Env); ok {
 			if err := s.set(&c, v); err != nil {
@@ -290,7 +293,8 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		}
 		fs.Func(s.Flag(), s.Usage, func(v string) error {
 			if err := s.set(&c, v); err != nil {
-				return fmt.Errorf("%v (%s)", err, s.Env)
+				badFlag = fmt.Sprintf("invalid --%s=%q (%s): %v", s.Flag(), mask(s, v), s.Env, err)
+				return err
 			}
 			return nil
 		})
@@ -305,7 +309,11 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		}
 		var help strings.Builder
 		printUsage(&help, cmd, synopsis, fs, selected)
-		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %v (see signpost %s --help)", cmd, err, cmd), Usage: help.String()}
+		msg := err.Error()
+		if badFlag != "" {
+			msg = badFlag
+		}
+		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %s (see signpost %s --help)", cmd, msg, cmd), Usage: help.String()}
 	}
 	return c, fs.Args(), nil
 }
@@ -383,7 +391,9 @@ func mask(s Setting, v string) string {
 		return v
 	}
 	u, err := url.Parse(v)
-	if err != nil {
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		// Not a URL whose password Redacted can find ("host=db
+		// password=x", "user:pw@host"): print none of it.
 		return "xxxxx"
 	}
 	// A password may also be a query parameter (pgx takes password= and
