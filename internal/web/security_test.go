@@ -54,9 +54,16 @@ var hostileShortcuts = []string{
 
 // roundTrip sends one request and returns the answer as it came: unlike
 // http.Client it does not parse (and so cannot choke on) a bad Location.
+// hdr are name, value pairs, added (so a name may come twice); "Host"
+// sets the request's Host.
 func (ts *testServer) roundTrip(t testing.TB, method, path string, hdr ...string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, nil)
+	return ts.roundTripBody(t, method, path, "", hdr...)
+}
+
+func (ts *testServer) roundTripBody(t testing.TB, method, path, body string, hdr ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +308,7 @@ func TestCrossOriginRefusalShapes(t *testing.T) {
 			wantError(t, r, http.StatusForbidden, links.Forbidden, "cross-origin")
 		}
 		r := ts.do(t, "POST", "/-/links/docs/delete", "", hdr...)
-		if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "another site") {
+		if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "cross-origin request refused") {
 			t.Errorf("UI post from another origin: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
 		}
 	}
@@ -335,5 +342,36 @@ func TestLongSearchQueryRefused(t *testing.T) {
 	// The shortcut's path after a known name is not a search: not bounded here.
 	if r := ts.do(t, "GET", "/-/go?q=docs/"+strings.Repeat("a", 2000), ""); r.status != http.StatusFound {
 		t.Errorf("a long path after a link name: %d", r.status)
+	}
+}
+
+// The identity header twice from the trusted proxy is refused with 401, on
+// the API, the UI and redirects, and changes nothing.
+func TestDuplicateIdentityHeaderRefused(t *testing.T) {
+	ts := newTestServer(t, true)
+	send := func(method, path, ct, body string, who ...string) response {
+		hdr := []string{"Content-Type", ct}
+		for _, w := range who {
+			hdr = append(hdr, "X-Forwarded-Email", w)
+		}
+		return ts.roundTripBody(t, method, path, body, hdr...)
+	}
+	if r := send("POST", "/api/v1/links", "application/json", `{"name":"docs","url":"https://docs.example/{{.User}}"}`, "victim@x"); r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	two := []string{"victim@x", "mallory@x"}
+	wantError(t, send("POST", "/api/v1/links", "application/json", `{"name":"a","url":"https://a.example"}`, two...), 401, links.Unauthorized, "more than once")
+	wantError(t, send("DELETE", "/api/v1/links/docs", "", "", two...), 401, links.Unauthorized, "more than once")
+	for _, p := range []struct{ method, path string }{{"POST", "/-/links/docs/delete"}, {"GET", "/-/"}, {"GET", "/docs/x"}} {
+		r := send(p.method, p.path, "application/x-www-form-urlencoded", "", two...)
+		if r.status != 401 || !strings.Contains(r.body, "more than once") {
+			t.Errorf("%s %s with two identities: %d %.300q", p.method, p.path, r.status, r.body)
+		}
+	}
+	if r := send("GET", "/api/v1/links/docs", "", ""); r.status != 200 || !strings.Contains(r.body, `"owner":"victim@x"`) {
+		t.Fatalf("the link after the refusals: %d %s", r.status, r.body)
+	}
+	if r := send("GET", "/docs/x", "", "", "victim@x"); r.status != 302 || r.header.Get("Location") != "https://docs.example/victim@x" {
+		t.Errorf("one identity: %d %q", r.status, r.header.Get("Location"))
 	}
 }

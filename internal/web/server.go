@@ -109,29 +109,32 @@ func New(opt Options) (*Server, error) {
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
 	// that send no Origin or Sec-Fetch-Site header are unaffected. The
 	// refusal is a page on the site and a JSON error on the API.
-	siteCOP, apiCOP := http.NewCrossOriginProtection(), http.NewCrossOriginProtection()
-	siteCOP.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.errorPage(w, r, http.StatusForbidden, "This form was sent from another site; cross-origin posts are refused. Use the form on this site.")
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.refuse(w, r, links.Errorf(links.Forbidden, "cross-origin request refused: a browser sent it from another site (Origin or Sec-Fetch-Site); use this site's own forms"))
 	}))
-	apiCOP.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.apiErr(w, r, links.Errorf(links.Forbidden, "cross-origin request refused: a browser sent it from another site (Origin or Sec-Fetch-Site)"))
-	}))
-	site, apiH := siteCOP.Handler(mux), apiCOP.Handler(api)
+	site, apiH := cop.Handler(mux), cop.Handler(api)
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["X-Content-Type-Options"] = s.hdr.nosniff
 		h["Content-Security-Policy"] = s.hdr.csp
+		// Link redirects: the same handler and middleware the mux would
+		// pick. Safe methods need no CSRF check. The pages this route
+		// renders (404, 502) set their Referrer-Policy.
+		link := (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path)
+		if !link {
+			h["Referrer-Policy"] = s.hdr.referrer
+		}
+		if err := s.opt.Auth.Check(r); err != nil {
+			s.refuse(w, r, links.Errorf(links.Unauthorized, "%s", err))
+			return
+		}
 		switch {
-		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
-			// Redirects: the same handler and middleware the mux would
-			// pick. Safe methods need no CSRF check. The pages this
-			// route renders (404, 502) set their Referrer-Policy.
+		case link:
 			s.redirectH.ServeHTTP(w, r)
 		case isAPIPath(r.URL.Path):
-			h["Referrer-Policy"] = s.hdr.referrer
 			apiH.ServeHTTP(w, r)
 		default:
-			h["Referrer-Policy"] = s.hdr.referrer
 			site.ServeHTTP(w, r)
 		}
 	}))
@@ -139,6 +142,16 @@ func New(opt Options) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// refuse answers err before any route: a JSON error under /api/, a page
+// elsewhere.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPIPath(r.URL.Path) {
+		s.apiErr(w, r, err)
+		return
+	}
+	s.errPage(w, r, err)
+}
 
 // filesOnly hides directories from the static file server, which would
 // otherwise list them: /-/static/ answers 404.
