@@ -375,3 +375,34 @@ func TestDuplicateIdentityHeaderRefused(t *testing.T) {
 		t.Errorf("one identity: %d %q", r.status, r.header.Get("Location"))
 	}
 }
+
+// The link page shows an international host in punycode next to the form
+// the URL has, so that a look-alike of an ASCII name stands out.
+func TestLinkPageShowsPunycode(t *testing.T) {
+	ts := newTestServer(t, false)
+	tests := []struct {
+		name, url string
+		want      []string
+	}{
+		// Cyrillic р, а, у: looks like "paypal.com".
+		{"pay", "https://раураl.com/login", []string{"<code>раураl.com</code> is an international domain name", "<code>xn--l-7sba6dbr.com</code>"}},
+		{"apple", "https://xn--80ak6aa92e.com/", []string{"<code>xn--80ak6aa92e.com</code>", "browsers show it as <code>аррӏе.com</code>"}},
+		{"wide", "https://ｅｘａｍｐｌｅ.com/", []string{"<code>ｅｘａｍｐｌｅ.com</code>", "DNS knows it as <code>example.com</code>"}},
+		{"munich", "https://MÜNCHEN.de:8443/x", []string{"<code>xn--mnchen-3ya.de</code>"}},
+		{"broken", "https://xn--zz.com/", []string{"not a valid international domain name"}},
+		{"tmpl", "https://раураl.com/{{.Path}}", []string{"<code>xn--l-7sba6dbr.com</code>"}},
+	}
+	for _, tt := range tests {
+		ts.create(t, tt.name, tt.url)
+		r := ts.do(t, "GET", "/-/links/"+tt.name, "")
+		for _, w := range tt.want {
+			if r.status != 200 || !strings.Contains(r.body, w) {
+				t.Errorf("%s (%s): page lacks %q", tt.name, tt.url, w)
+			}
+		}
+	}
+	ts.create(t, "plain", "https://paypal.com/x_y")
+	if r := ts.do(t, "GET", "/-/links/plain", ""); strings.Contains(r.body, `class="idn"`) {
+		t.Error("an ASCII host is flagged as an international domain name")
+	}
+}

@@ -231,7 +231,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		f.Owner = s.opt.Auth.User(r)
 	}
 	s.render(w, r, http.StatusOK, "link", map[string]any{
-		"Link": l, "Form": f,
+		"Link": l, "Form": f, "IDN": idnOf(l.URL),
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
 	})
 }
