@@ -406,3 +406,19 @@ func TestLinkPageShowsPunycode(t *testing.T) {
 		t.Error("an ASCII host is flagged as an international domain name")
 	}
 }
+
+// A form past the body limit says so (413), rather than "name is required".
+func TestLargeFormRefused(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	big := url.Values{"name": {"docs"}, "url": {"https://x.example"}, "description": {strings.Repeat("d", 70<<10)}}.Encode()
+	for _, p := range []string{"/-/links", "/-/links/docs"} {
+		r := ts.do(t, "POST", p, big, "Content-Type", "application/x-www-form-urlencoded")
+		if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "larger than 64 KiB") {
+			t.Errorf("POST %s with a 70 KiB form: %d", p, r.status)
+		}
+	}
+	if r := ts.do(t, "GET", "/docs", ""); r.header.Get("Location") != "https://docs.example" {
+		t.Errorf("a refused form changed the link: %q", r.header.Get("Location"))
+	}
+}

@@ -187,7 +187,16 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 
 type formValues struct{ Name, URL, Description, Owner string }
 
-func readForm(r *http.Request) (formValues, links.Input) {
+// readForm reads a link form of at most maxJSONBody bytes.
+func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return formValues{}, links.Input{}, links.Errorf(links.TooLarge, "the form is larger than %d KiB", maxJSONBody>>10)
+		}
+		return formValues{}, links.Input{}, links.Errorf(links.Invalid, "the form could not be read: %v", err)
+	}
 	f := formValues{
 		Name:        r.PostFormValue("name"),
 		URL:         r.PostFormValue("url"),
@@ -198,13 +207,15 @@ func readForm(r *http.Request) (formValues, links.Input) {
 	if _, ok := r.PostForm["owner"]; ok {
 		in.Owner = &f.Owner
 	}
-	return f, in
+	return f, in, nil
 }
 
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	f, in := readForm(r)
-	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	f, in, err := readForm(w, r)
+	var l links.Link
+	if err == nil {
+		l, err = s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	}
 	if err != nil {
 		s.logErr(r, err)
 		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
@@ -237,10 +248,12 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	f, in := readForm(r)
+	f, in, err := readForm(w, r)
 	name := r.PathValue("name")
-	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+	var l links.Link
+	if err == nil {
+		l, err = s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+	}
 	if err != nil {
 		s.logErr(r, err)
 		cur, gerr := s.opt.Links.Get(r.Context(), name)
