@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -420,5 +423,51 @@ func TestLargeFormRefused(t *testing.T) {
 	}
 	if r := ts.do(t, "GET", "/docs", ""); r.header.Get("Location") != "https://docs.example" {
 		t.Errorf("a refused form changed the link: %q", r.header.Get("Location"))
+	}
+}
+
+// No request path makes any route (the mux's own clean-up redirects, the
+// file server, the link redirect's "/" case) answer a Location that leaves
+// the host. The paths are sent byte for byte, as an attacker would.
+func TestNoRouteRedirectsOffHost(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "docs", "https://docs.example")
+	for _, p := range []string{
+		`//evil.example`, `//evil.example/`, `/%2F%2Fevil.example`, `/\evil.example`, `/%5Cevil.example`, `/\/evil.example`,
+		`/-//evil.example`, `/-/\evil.example`, `/-/..//evil.example`, `/-/static//evil.example`, `/-/static/..//evil.example`,
+		`/-/static/%5C%5Cevil.example/`, `/-/static/index.html`, `/-/static//evil.example/index.html`, `/-/static/\evil.example/index.html`,
+		`/-/static`, `/-/links/..//evil.example`, `/api/..//evil.example`, `/docs/..//evil.example`,
+		`/-/go?q=docs/../%5Cevil.example`, `/-/go?q=docs/..%2F%2Fevil.example`,
+	} {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: go\r\nConnection: close\r\n\r\n", p)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			conn.Close()
+			t.Fatalf("GET %s: %v", p, err)
+		}
+		resp.Body.Close()
+		conn.Close()
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			continue
+		}
+		// Resolve it as a browser would, reading "\" as "/".
+		base, err := url.Parse("http://go" + strings.ReplaceAll(p, `\`, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := url.Parse(strings.ReplaceAll(loc, `\`, "/"))
+		if err != nil {
+			t.Errorf("GET %s: Location %q does not parse: %v", p, loc, err)
+			continue
+		}
+		host := base.ResolveReference(ref).Host
+		if host != "go" && !(strings.HasPrefix(p, "/docs/") && host == "docs.example") {
+			t.Errorf("GET %s: Location %q leads to %s", p, loc, host)
+		}
 	}
 }
