@@ -11,7 +11,9 @@
 # from there; a javascript: target refused with the reason shown; delete with
 # the JavaScript confirm; copy-link to the clipboard; no console errors or CSP
 # violations on any page (and a probe proving such a violation is caught);
-# no page wider than a 390px phone; create and delete with JavaScript off.
+# no page wider than a 390px phone; create and delete with JavaScript off;
+# the /-/go search shortcut never sending the browser to another host, for a
+# table of open-redirect tricks (dot segments, backslashes, tabs, encodings).
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)

@@ -104,6 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:    publicMetrics,
 		Wrap:       metrics.Wrap,
 		OnRedirect: metrics.Redirect,
+		PublicURL:  c.PublicURL,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -19,16 +20,35 @@ type Resolver struct {
 	Trusted []netip.Prefix
 }
 
-// User returns the identity of r's sender, or "" when anonymous.
+// User returns the identity of r's sender, or "" when anonymous (or when
+// the header is ambiguous: see Check).
 func (a *Resolver) User(r *http.Request) string {
 	if !a.Proxy {
 		return ""
 	}
-	v := strings.TrimSpace(r.Header.Get(a.Header))
+	vs := r.Header.Values(a.Header)
+	if len(vs) != 1 {
+		return ""
+	}
+	v := strings.TrimSpace(vs[0])
 	if v == "" || !a.trusted(r.RemoteAddr) {
 		return ""
 	}
 	return v
+}
+
+// Check refuses a request from a trusted proxy that carries the identity
+// header more than once. A proxy that appends its header instead of
+// replacing the client's would pass on the client's first; since which one
+// is the proxy's cannot be told, neither is believed.
+func (a *Resolver) Check(r *http.Request) error {
+	if !a.Proxy {
+		return nil
+	}
+	if n := len(r.Header.Values(a.Header)); n > 1 && a.trusted(r.RemoteAddr) {
+		return fmt.Errorf("the %s header came more than once (%d times); the authenticating proxy must set it exactly once, replacing any the client sent", http.CanonicalHeaderKey(a.Header), n)
+	}
+	return nil
 }
 
 func (a *Resolver) trusted(remote string) bool {

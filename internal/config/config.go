@@ -20,6 +20,7 @@ import (
 // Config is every setting of every subcommand.
 type Config struct {
 	HTTPAddr           string
+	PublicURL          string
 	DatabaseURL        string
 	LogLevel           slog.Level
 	LogFormat          string
@@ -73,6 +74,22 @@ func Settings() []Setting {
 				return nil
 			},
 			get: func(c *Config) string { return c.HTTPAddr }},
+		{Env: "PUBLIC_URL", Default: "", Usage: "the service's own URL as browsers reach it, e.g. http://go or https://go.example.com, named by the OpenSearch description and the help page (empty: taken from each request's Host header)",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						return errors.New("must be an http:// or https:// URL such as https://go.example.com")
+					}
+					if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+						return errors.New("must be only a scheme and host[:port], with no user, path, query or fragment (links live at the root)")
+					}
+					v = u.Scheme + "://" + u.Host
+				}
+				c.PublicURL = v
+				return nil
+			},
+			get: func(c *Config) string { return c.PublicURL }},
 		{Env: "DATABASE_URL", Default: "sqlite:signpost.db", Secret: true,
 			Usage: "sqlite:PATH for one SQLite file, or postgres://user:pass@host/db for PostgreSQL (needed for several replicas)",
 			set: func(c *Config, v string) error {
@@ -265,6 +282,9 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 			panic("config: bad default for " + s.Env + ": " + err.Error())
 		}
 	}
+	// badFlag is a flag value that set refused, as it may be printed:
+	// the flag package's own message would repeat the value unmasked.
+	var badFlag string
 	for _, s := range selected {
 		if v, ok := lookup(getenv, s.Env); ok {
 			if err := s.set(&c, v); err != nil {
@@ -273,7 +293,8 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		}
 		fs.Func(s.Flag(), s.Usage, func(v string) error {
 			if err := s.set(&c, v); err != nil {
-				return fmt.Errorf("%v (%s)", err, s.Env)
+				badFlag = fmt.Sprintf("invalid --%s=%q (%s): %v", s.Flag(), mask(s, v), s.Env, err)
+				return err
 			}
 			return nil
 		})
@@ -288,7 +309,11 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		}
 		var help strings.Builder
 		printUsage(&help, cmd, synopsis, fs, selected)
-		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %v (see signpost %s --help)", cmd, err, cmd), Usage: help.String()}
+		msg := err.Error()
+		if badFlag != "" {
+			msg = badFlag
+		}
+		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %s (see signpost %s --help)", cmd, msg, cmd), Usage: help.String()}
 	}
 	return c, fs.Args(), nil
 }
@@ -366,7 +391,9 @@ func mask(s Setting, v string) string {
 		return v
 	}
 	u, err := url.Parse(v)
-	if err != nil {
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		// Not a URL whose password Redacted can find ("host=db
+		// password=x", "user:pw@host"): print none of it.
 		return "xxxxx"
 	}
 	// A password may also be a query parameter (pgx takes password= and

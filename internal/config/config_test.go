@@ -63,6 +63,12 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{"DB_MAX_OPEN_CONNS", "0"},
 		{"HTTP_MAX_HEADER_BYTES", "lots"},
 		{"PYROSCOPE_SERVER", "pyroscope:4040"},
+		{"PUBLIC_URL", "go.example.com"},
+		{"PUBLIC_URL", "ftp://go.example.com"},
+		{"PUBLIC_URL", "https://u:p@go.example.com"},
+		{"PUBLIC_URL", "https://go.example.com/links"},
+		{"PUBLIC_URL", "https://go.example.com/?x=1"},
+		{"PUBLIC_URL", "https://go.example.com/#top"},
 	}
 	for _, tt := range tests {
 		_, _, err := Parse("serve", "serve", nil, env(map[string]string{tt.env: tt.val}), nil, nil, nil)
@@ -130,5 +136,50 @@ func TestValuesMaskSecrets(t *testing.T) {
 				t.Errorf("masked values lack %q: %s", w, b.String())
 			}
 		}
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	for v, want := range map[string]string{"": "", "http://go": "http://go", "https://go.example.com/": "https://go.example.com", "http://go:8080": "http://go:8080"} {
+		c, _, err := Parse("serve", "serve", []string{"--public-url", v}, env(nil), nil, nil, nil)
+		if err != nil || c.PublicURL != want {
+			t.Errorf("--public-url %q = %q, %v; want %q", v, c.PublicURL, err, want)
+		}
+	}
+}
+
+// A secret is masked in the one-line error too, given as a flag or in the
+// environment, whatever shape the bad value has.
+func TestInvalidSecretsAreMasked(t *testing.T) {
+	for _, v := range []string{
+		"mysql://u:secretpw@db:3306/x",
+		"u:secretpw@db",
+		"host=db password=secretpw",
+		"secretpw",
+		"ftp://db/?password=secretpw",
+		"postgres://u:secretpw@db/x\x00",
+	} {
+		for _, how := range []string{"flag", "env"} {
+			args, e := []string{"--database-url", v}, env(nil)
+			if how == "env" {
+				args, e = nil, env(map[string]string{"DATABASE_URL": v})
+			}
+			_, _, err := Parse("serve", "serve", args, e, nil, nil, nil)
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				if err == nil {
+					continue // a valid value: nothing printed
+				}
+				t.Fatalf("%s %q: %v, want a UsageError", how, v, err)
+			}
+			if strings.Contains(ue.Msg, "secretpw") || strings.Contains(ue.Usage, "secretpw") || !strings.Contains(ue.Msg, "DATABASE_URL") {
+				t.Errorf("%s %q: message %q", how, v, ue.Msg)
+			}
+		}
+	}
+	// A value that is not secret is still shown, to say what was wrong.
+	_, _, err := Parse("serve", "serve", []string{"--log-level", "loud"}, env(nil), nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), `"loud"`) || !strings.Contains(err.Error(), "LOG_LEVEL") {
+		t.Errorf("--log-level loud: %v", err)
 	}
 }

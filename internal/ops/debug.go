@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"time"
 
 	pyroscopepprof "github.com/grafana/pyroscope-go/http/pprof"
@@ -103,6 +104,9 @@ type SideServers struct {
 func StartSideServers(log *slog.Logger, debugAddr, metricsAddr string, metrics http.Handler) (*SideServers, error) {
 	var s SideServers
 	if debugAddr != "" {
+		if !loopback(debugAddr) {
+			log.Warn("DEBUG_ADDR is not a loopback address: pprof (heap contents, the command line, CPU profiles on demand) is open to whoever can reach it; use 127.0.0.1:6060 and kubectl port-forward", "addr", debugAddr)
+		}
 		d, err := StartSideServer(log, "debug", debugAddr, DebugMux(), 0)
 		if err != nil {
 			log.Warn("pprof is unavailable: DEBUG_ADDR could not be bound (set DEBUG_ADDR=off to silence this)", "err", err)
@@ -120,6 +124,21 @@ func StartSideServers(log *slog.Logger, debugAddr, metricsAddr string, metrics h
 		s.Metrics = m
 	}
 	return &s, nil
+}
+
+// loopback reports whether addr (host:port) can only be reached from this
+// machine: an IP loopback address or "localhost". An empty host listens
+// on every interface; any other name may resolve to anything.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // Close stops both servers at once, cutting requests in flight (a long

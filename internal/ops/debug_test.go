@@ -132,6 +132,39 @@ func TestSideServersDebugAddrInUse(t *testing.T) {
 	}
 }
 
+// A DEBUG_ADDR that others can reach is served (the operator asked for
+// it) with a warning at start.
+func TestDebugAddrNotLoopbackWarns(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:6060": false, "127.9.9.9:6060": false, "[::1]:6060": false, "localhost:6060": false, "[::ffff:127.0.0.1]:6060": false,
+		":6060": true, "0.0.0.0:6060": true, "[::]:6060": true, "10.0.0.5:6060": true, "pprof.internal:6060": true,
+	} {
+		if got := !loopback(addr); got != want {
+			t.Errorf("%s: warns %v, want %v", addr, got, want)
+		}
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	// 192.0.2.1 (TEST-NET-1) is on no interface: the bind fails, nothing is exposed.
+	s, err := StartSideServers(log, "192.0.2.1:0", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !strings.Contains(logs.String(), "DEBUG_ADDR is not a loopback address") {
+		t.Errorf("no warning for DEBUG_ADDR 192.0.2.1:0: %s", logs.String())
+	}
+	logs.Reset()
+	s, err = StartSideServers(log, "127.0.0.1:0", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if strings.Contains(logs.String(), "not a loopback") {
+		t.Errorf("a loopback DEBUG_ADDR warned: %s", logs.String())
+	}
+}
+
 func isGzip(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }
 
 func head(b []byte) []byte {

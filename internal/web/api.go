@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
@@ -17,7 +18,20 @@ const (
 	maxJSONBody   = 64 << 10
 	maxImportBody = 64 << 20
 	maxListLimit  = 1000
+	// maxQueryLen bounds a search (UI, shortcut, API): a name is at most
+	// 100 bytes, and the LIKE it becomes costs its length times every
+	// stored URL's (SQLite refuses patterns past 50,000 bytes outright).
+	maxQueryLen = 200
 )
+
+// searchQuery is the search text q, refused past maxQueryLen.
+func searchQuery(q string) (string, error) {
+	q = strings.TrimSpace(q)
+	if len(q) > maxQueryLen {
+		return "", links.Errorf(links.Invalid, "a search is at most %d bytes; this one has %d", maxQueryLen, len(q))
+	}
+	return q, nil
+}
 
 type apiError struct {
 	Code    links.Code `json:"code"`
@@ -64,6 +78,11 @@ type linkBody struct {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
+	// Only JSON: a cross-site form or text/plain post (which a browser
+	// sends without asking first) cannot be read as a link.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return links.Input{}, links.Errorf(links.UnsupportedMediaType, "send the link as JSON with Content-Type: application/json")
+	}
 	var b linkBody
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
@@ -85,7 +104,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	opt := links.ListOptions{Query: q.Get("q"), Sort: links.SortName, Limit: 50}
+	text, err := searchQuery(q.Get("q"))
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	opt := links.ListOptions{Query: text, Sort: links.SortName, Limit: 50}
 	switch v := q.Get("sort"); v {
 	case "", "name":
 	case "popular":

@@ -213,6 +213,9 @@ func TestBrowser(t *testing.T) {
 		b.wantLocation(t, ts.URL+"/-/?deleted=nojs")
 		b.noConsoleErrors(t)
 	})
+
+	// The search shortcut cannot be made to send the browser elsewhere.
+	t.Run("ShortcutStaysOnHost", func(t *testing.T) { testShortcutStaysOnHost(t, b, ts, target) })
 }
 
 // targetServer stands in for the long URLs links point at, on 127.0.0.1.

@@ -40,6 +40,10 @@ type Options struct {
 	Health, Ready, Metrics http.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PublicURL is the service's own absolute URL (PUBLIC_URL, without a
+	// trailing slash), used where a page names the service; empty: derived
+	// from each request's Host.
+	PublicURL string
 }
 
 // Server serves the public HTTP surface.
@@ -51,6 +55,26 @@ type Server struct {
 	h      http.Handler
 	// redirectH is the "GET /" route's handler with its middleware.
 	redirectH http.Handler
+	// hdr are the security headers' values, built once: the dispatcher
+	// sets them on the header map directly, which costs the redirect path
+	// no allocation.
+	hdr securityHeaders
+}
+
+// securityHeaders go on every response. Referrer-Policy goes on every
+// response but link redirects: a redirect's policy replaces the one of the
+// page the click came from, so any value there could only loosen a
+// stricter one (docs/security.md).
+type securityHeaders struct{ nosniff, csp, referrer []string }
+
+func newSecurityHeaders() securityHeaders {
+	return securityHeaders{
+		nosniff: []string{"nosniff"},
+		// The pages load only their own CSS, script and icon; no plugin,
+		// no <base>, forms post only here, no framing (clickjacking).
+		csp:      []string{"default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+		referrer: []string{"strict-origin-when-cross-origin"},
+	}
 }
 
 // New parses the embedded templates and builds the handler.
@@ -58,7 +82,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, pages: map[string]*template.Template{}}
+	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders()}
 	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -78,19 +102,35 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.assets = http.StripPrefix("/-/static/", http.FileServerFS(sub))
+	s.assets = http.StripPrefix("/-/static/", http.FileServerFS(filesOnly{sub}))
 
 	mux, api := http.NewServeMux(), http.NewServeMux()
 	s.routes(mux, api)
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
-	// that send no Origin or Sec-Fetch-Site header are unaffected.
+	// that send no Origin or Sec-Fetch-Site header are unaffected. The
+	// refusal is a page on the site and a JSON error on the API.
 	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.refuse(w, r, links.Errorf(links.Forbidden, "cross-origin request refused: a browser sent it from another site (Origin or Sec-Fetch-Site); use this site's own forms"))
+	}))
 	site, apiH := cop.Handler(mux), cop.Handler(api)
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["X-Content-Type-Options"] = s.hdr.nosniff
+		h["Content-Security-Policy"] = s.hdr.csp
+		// Link redirects: the same handler and middleware the mux would
+		// pick. Safe methods need no CSRF check. The pages this route
+		// renders (404, 502) set their Referrer-Policy.
+		link := (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path)
+		if !link {
+			h["Referrer-Policy"] = s.hdr.referrer
+		}
+		if err := s.opt.Auth.Check(r); err != nil {
+			s.refuse(w, r, links.Errorf(links.Unauthorized, "%s", err))
+			return
+		}
 		switch {
-		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
-			// Redirects: the same handler and middleware the mux would
-			// pick. Safe methods need no CSRF check.
+		case link:
 			s.redirectH.ServeHTTP(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)
@@ -102,6 +142,32 @@ func New(opt Options) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// refuse answers err before any route: a JSON error under /api/, a page
+// elsewhere.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPIPath(r.URL.Path) {
+		s.apiErr(w, r, err)
+		return
+	}
+	s.errPage(w, r, err)
+}
+
+// filesOnly hides directories from the static file server, which would
+// otherwise list them: /-/static/ answers 404.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
+}
 
 func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

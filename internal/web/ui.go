@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -16,8 +18,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		data = map[string]any{}
 	}
 	data["User"] = s.opt.Auth.User(r)
-	data["Host"] = r.Host
-	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.opt.Log.Error("template failed", "page", page, "err", err)
@@ -26,8 +26,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h["Referrer-Policy"] = s.hdr.referrer // also for the pages the redirect route renders
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
@@ -43,7 +42,11 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q, err := searchQuery(r.URL.Query().Get("q"))
+	if err != nil {
+		s.errPage(w, r, err)
+		return
+	}
 	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
 	if q != "" {
 		res, err := s.opt.Links.Store.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
@@ -80,18 +83,101 @@ func (s *Server) withPending(ls []links.Link) []links.Link {
 // when docs exists, and anything else becomes a search.
 func (s *Server) goSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	name, rest, _ := strings.Cut(strings.TrimPrefix(q, "go/"), "/")
+	typed, query, _ := strings.Cut(strings.TrimPrefix(q, "go/"), "?")
+	name, rest, _ := strings.Cut(typed, "/")
 	if name, _, _ = strings.Cut(name, " "); name != "" {
-		if _, ok := s.opt.Index.Lookup(links.Normalize(name)); ok {
-			target := "/" + url.PathEscape(name)
-			if rest != "" {
-				target += "/" + rest
+		if e, ok := s.opt.Index.LookupName(name); ok {
+			loc, err := shortcutLocation(e.Link.Name, rest, query)
+			if err != nil {
+				s.errorPage(w, r, http.StatusBadRequest, "go/"+e.Link.Name+": "+err.Error())
+				return
 			}
-			http.Redirect(w, r, target, http.StatusFound)
+			http.Redirect(w, r, loc, http.StatusFound)
 			return
 		}
 	}
+	if _, err := searchQuery(q); err != nil {
+		s.errPage(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/-/?q="+url.QueryEscape(q), http.StatusFound)
+}
+
+// shortcutLocation builds the shortcut's Location from the link's own
+// (validated) name and the typed path and query, segment by segment: each
+// path segment is unescaped once, refused if it could steer the browser
+// (a dot segment, which a redirect would resolve away; a backslash, which
+// browsers read as a slash, so that "/\host" is "//host"; a control
+// character, which browsers drop; an escape left after unescaping, which
+// a second decoder would turn into one of those), and escaped again. The
+// result is always "/name" plus escaped segments: a path on this host.
+func shortcutLocation(name, rest, query string) (string, error) {
+	var b strings.Builder
+	b.WriteString("/")
+	b.WriteString(url.PathEscape(name))
+	if rest != "" {
+		for _, seg := range strings.Split(rest, "/") {
+			dec, err := url.PathUnescape(seg)
+			if err != nil {
+				dec = seg // a stray "%" is a literal percent sign
+			}
+			if err := checkSegment(dec); err != nil {
+				return "", err
+			}
+			b.WriteString("/")
+			b.WriteString(url.PathEscape(dec))
+		}
+	}
+	if query != "" {
+		b.WriteString("?")
+		b.WriteString(escapeQuery(query))
+	}
+	return b.String(), nil
+}
+
+func checkSegment(seg string) error {
+	for _, part := range strings.Split(seg, "/") { // an escaped slash is still a slash to some servers
+		if part == "." || part == ".." {
+			return errors.New(`a path may not contain "." or ".." segments`)
+		}
+	}
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c == '\\':
+			return errors.New("a path may not contain a backslash")
+		case c < 0x20 || c == 0x7f:
+			return errors.New("a path may not contain control characters (tabs, line breaks, NUL)")
+		case c == '%' && i+2 < len(seg) && ishex(seg[i+1]) && ishex(seg[i+2]):
+			return errors.New("a path may not be escaped twice (%25xx)")
+		}
+	}
+	return nil
+}
+
+// escapeQuery keeps a typed query's separators and valid escapes and
+// escapes every other byte a URL may not hold as is (spaces, control
+// characters, non-ASCII, #, \).
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+			b.WriteByte(c)
+		case c == '%' && i+2 < len(q) && ishex(q[i+1]) && ishex(q[i+2]):
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
@@ -101,7 +187,16 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 
 type formValues struct{ Name, URL, Description, Owner string }
 
-func readForm(r *http.Request) (formValues, links.Input) {
+// readForm reads a link form of at most maxJSONBody bytes.
+func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return formValues{}, links.Input{}, links.Errorf(links.TooLarge, "the form is larger than %d KiB", maxJSONBody>>10)
+		}
+		return formValues{}, links.Input{}, links.Errorf(links.Invalid, "the form could not be read: %v", err)
+	}
 	f := formValues{
 		Name:        r.PostFormValue("name"),
 		URL:         r.PostFormValue("url"),
@@ -112,13 +207,15 @@ func readForm(r *http.Request) (formValues, links.Input) {
 	if _, ok := r.PostForm["owner"]; ok {
 		in.Owner = &f.Owner
 	}
-	return f, in
+	return f, in, nil
 }
 
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	f, in := readForm(r)
-	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	f, in, err := readForm(w, r)
+	var l links.Link
+	if err == nil {
+		l, err = s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	}
 	if err != nil {
 		s.logErr(r, err)
 		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
@@ -145,16 +242,18 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		f.Owner = s.opt.Auth.User(r)
 	}
 	s.render(w, r, http.StatusOK, "link", map[string]any{
-		"Link": l, "Form": f,
+		"Link": l, "Form": f, "IDN": idnOf(l.URL),
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
 	})
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	f, in := readForm(r)
+	f, in, err := readForm(w, r)
 	name := r.PathValue("name")
-	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+	var l links.Link
+	if err == nil {
+		l, err = s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+	}
 	if err != nil {
 		s.logErr(r, err)
 		cur, gerr := s.opt.Links.Get(r.Context(), name)
@@ -177,14 +276,71 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "help", nil)
+	base, ok := s.base(w, r)
+	if !ok {
+		base = "http://go"
+	}
+	s.render(w, r, http.StatusOK, "help", map[string]any{"Base": base})
 }
 
 func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
+	base, ok := s.base(w, r)
+	if !ok {
+		s.errorPage(w, r, http.StatusBadRequest, "the Host header is not a host name; set PUBLIC_URL to name this service")
+		return
+	}
 	w.Header().Set("Content-Type", "application/opensearchdescription+xml")
-	if err := s.osd.Execute(w, map[string]string{"Base": scheme(r) + "://" + r.Host}); err != nil {
+	if err := s.osd.Execute(w, map[string]string{"Base": base}); err != nil {
 		s.opt.Log.Error("opensearch template failed", "err", err)
 	}
+}
+
+// base is the service's absolute URL as browsers should reach it: PUBLIC_URL
+// when set, whatever the request says. Without it, the request's Host
+// (and X-Forwarded-Proto), which only repeats what the client sent: then
+// only a plain host[:port] is accepted, and the answer is marked for no
+// cache to keep, so that no client can plant its Host in a shared cache.
+func (s *Server) base(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.opt.PublicURL != "" {
+		return s.opt.PublicURL, true
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Host, X-Forwarded-Proto")
+	if !validHost(r.Host) {
+		return "", false
+	}
+	return scheme(r) + "://" + r.Host, true
+}
+
+// validHost accepts a DNS name or IPv4 address with an optional port, or a
+// bracketed IPv6 address with an optional port.
+func validHost(h string) bool {
+	host, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		host, port = h[:i], h[i+1:]
+		if port == "" {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	if len(host) == 0 || len(host) > 253 {
+		return false
+	}
+	if host[0] == '[' {
+		a, err := netip.ParseAddr(strings.TrimSuffix(host[1:], "]"))
+		return err == nil && strings.HasSuffix(host, "]") && a.Is6()
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // scheme is how the browser reached us: https behind a TLS-terminating

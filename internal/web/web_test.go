@@ -28,8 +28,8 @@ type testServer struct {
 }
 
 // newTestServer runs the full handler over a real SQLite file. proxyAuth
-// turns on AUTH_MODE=proxy with loopback trusted.
-func newTestServer(t testing.TB, proxyAuth bool) *testServer {
+// turns on AUTH_MODE=proxy with loopback trusted; opts adjust the options.
+func newTestServer(t testing.TB, proxyAuth bool, opts ...func(*web.Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"), sqlite.Options{MaxOpenConns: 4})
@@ -42,13 +42,17 @@ func newTestServer(t testing.TB, proxyAuth bool) *testServer {
 	if err := ix.Load(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	h, err := web.New(web.Options{
+	opt := web.Options{
 		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth},
 		Index: ix,
 		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
 			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
 		Log: log,
-	})
+	}
+	for _, o := range opts {
+		o(&opt)
+	}
+	h, err := web.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +207,7 @@ func TestAPICreateValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", ts.URL+"/api/v1/links", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -440,6 +445,7 @@ func TestProxyAuthIgnoresUntrustedPeer(t *testing.T) {
 	}
 	req := httptest.NewRequest("POST", "/api/v1/links", strings.NewReader(`{"name":"a","url":"https://a.example"}`))
 	req.RemoteAddr = "203.0.113.9:4444"
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Forwarded-Email", "admin@x")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
