@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Publisher is the read model that learns of every committed change: the
@@ -40,8 +42,12 @@ type Input struct {
 	Owner       *string
 }
 
-// MaxDescriptionLen is the longest description accepted, in bytes.
-const MaxDescriptionLen = 2048
+// MaxDescriptionLen and MaxOwnerLen are the longest description and
+// owner accepted, in bytes.
+const (
+	MaxDescriptionLen = 2048
+	MaxOwnerLen       = 256
+)
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -57,20 +63,47 @@ func (s *Service) needUser(user string) error {
 	return nil
 }
 
-// Validate checks l's name, target and description. It returns the parsed
-// target.
+// Validate checks l's name, target, description and owner. It returns the
+// parsed target.
 func Validate(l Link) (*Target, error) {
 	if err := ValidateName(l.Name); err != nil {
 		return nil, err
 	}
-	t, err := ParseTarget(l.URL)
+	t, err := ValidateTarget(l.URL)
 	if err != nil {
 		return nil, err
 	}
-	if len(l.Description) > MaxDescriptionLen {
-		return nil, Errorf(Invalid, "description is %d bytes long; the limit is %d", len(l.Description), MaxDescriptionLen)
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"description", l.Description, MaxDescriptionLen}, {"owner", l.Owner, MaxOwnerLen}} {
+		if len(f.v) > f.max {
+			return nil, Errorf(Invalid, "%s is %d bytes long; the limit is %d", f.name, len(f.v), f.max)
+		}
+		if r, ok := spoofingRune(f.v); ok {
+			return nil, Errorf(Invalid, "%s contains the control character %U; remove it", f.name, r)
+		}
 	}
 	return t, nil
+}
+
+// spoofingRune returns the first rune of s that shows as something else
+// or as nothing: a control (NUL included), a bidirectional control (which
+// makes text read in another order), or a byte that is not UTF-8.
+func spoofingRune(s string) (rune, bool) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return r, true
+			}
+		case unicode.IsControl(r),
+			r == '\u061c', r == '\u200e', r == '\u200f',
+			'\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // Get returns the link called name (in any spelling).

@@ -144,10 +144,16 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		// owner field is cleared.
 		f.Owner = s.opt.Auth.User(r)
 	}
-	s.render(w, r, http.StatusOK, "link", map[string]any{
+	data := map[string]any{
 		"Link": l, "Form": f,
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
-	})
+	}
+	if e, ok := s.opt.Index.Lookup(l.Key); ok {
+		if f, ok := e.Target.LastFailure(); ok {
+			data["Failure"] = f
+		}
+	}
+	s.render(w, r, http.StatusOK, "link", data)
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
