@@ -195,7 +195,7 @@ func TestReadNDJSONNamesBadLine(t *testing.T) {
 		{"{\"name\":\"api\",\"url\":\"https://a.example\"}\n", "line 1: name \"api\" is reserved"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n{\"name\":\"A\",\"url\":\"https://b.example\"}\n", "line 2: name \"A\" repeats line 1"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":\"x\"}\n", "line 1: not a JSON object: field \"clicks\""},
-		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":-1}\n", "line 1: clicks must not be negative"},
+		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":-1}\n", "line 1: clicks must be from 0 to 1000000000000000, not -1"},
 		{"[1,2]\n", "line 1: not a JSON object"},
 	}
 	for _, tt := range tests {

@@ -38,6 +38,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 
 func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 	s.logErr(r, err)
+	errorHeaders(w, err)
 	s.errorPage(w, r, statusOf(err), links.ErrorMessage(err))
 }
 
@@ -121,6 +122,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
 	if err != nil {
 		s.logErr(r, err)
+		errorHeaders(w, err)
 		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
 		return
 	}
@@ -163,6 +165,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
 	if err != nil {
 		s.logErr(r, err)
+		errorHeaders(w, err)
 		cur, gerr := s.opt.Links.Get(r.Context(), name)
 		if gerr != nil {
 			s.errPage(w, r, err)
