@@ -16,6 +16,7 @@ import (
 
 	"github.com/signpost-go/signpost/internal/config"
 	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store"
 )
 
 var dbSettings = []string{"DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT"}
@@ -31,7 +32,11 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(rest) > 0 {
 		return &config.UsageError{Msg: fmt.Sprintf("export: unexpected argument %q (use --out FILE)", rest[0])}
 	}
-	st, err := openStore(ctx, c, nil)
+	// Read-only: an export must work on a file this process may not write
+	// (a backup copy, a read-only volume) and never changes the database.
+	opt := storeOptions(c, newLogger(stderr, c))
+	opt.ReadOnly = true
+	st, err := store.Open(ctx, c.DatabaseURL, opt)
 	if err != nil {
 		return err
 	}
@@ -67,6 +72,9 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}
 	fmt.Fprintf(stderr, "exported %d links to %s\n", n, dest)
+	if k := st.RowsSkipped(); k > 0 {
+		fmt.Fprintf(stderr, "skipped %d stored links that cannot be read (logged above); repair or delete their rows\n", k)
+	}
 	return nil
 }
 
@@ -114,7 +122,8 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer st.Close()
-	if err := st.Import(ctx, ls); err != nil {
+	// The operator's import: clicks and times in the file are kept.
+	if err := st.Import(ctx, ls, links.ImportOptions{Stats: true}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "imported %d links from %s\n", len(ls), src)

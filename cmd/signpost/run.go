@@ -90,12 +90,16 @@ func newLogger(w io.Writer, c config.Config) *slog.Logger {
 // openStore opens the store c names; log (nil: discard) gets the
 // backend's own events, such as the PostgreSQL listener's reconnects.
 func openStore(ctx context.Context, c config.Config, log *slog.Logger) (store.Store, error) {
-	return store.Open(ctx, c.DatabaseURL, store.Options{
+	return store.Open(ctx, c.DatabaseURL, storeOptions(c, log))
+}
+
+func storeOptions(c config.Config, log *slog.Logger) store.Options {
+	return store.Options{
 		MaxOpenConns:    c.DBMaxOpenConns,
 		MaxIdleConns:    c.DBMaxIdleConns,
 		ConnMaxLifetime: c.DBConnMaxLifetime,
 		Log:             log,
-	})
+	}
 }
 
 func version(args []string, getenv func(string) string, stdout io.Writer) error {

@@ -78,6 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	probes := ops.NewProbes(ix.Loaded, st.Ping)
 	dbKind, _, _ := store.Kind(c.DatabaseURL)
 	mopt := ops.MetricsOptions{Links: ix.Len, DBUp: probes.DBUp, PendingClicks: ix.PendingClicks, DB: st.DB(), DBName: dbKind, Log: log}
+	mopt.RowsSkipped = st.RowsSkipped
 	feed, following := st.(changeFeed) // PostgreSQL: follow other replicas' changes
 	if following {
 		mopt.ListenerUp = func() float64 {
@@ -92,7 +93,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.MetricsAddr == "" {
 		publicMetrics = metrics.Handler()
 	}
-	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy"}
+	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy",
+		WriteTimeout: min(links.DefaultWriteTimeout, c.WriteTimeout/6)} // an import gets 4x: still under HTTP_WRITE_TIMEOUT
 	h, err := web.New(web.Options{
 		Links:  svc,
 		Index:  ix,

@@ -65,7 +65,7 @@ func TestLoadPutRemove(t *testing.T) {
 		t.Fatal("Remove not visible")
 	}
 	// An old snapshot's entry keeps working for a reader that holds it.
-	if got, _ := e.Target.Expand("", "", ""); got != "https://B-c.example" {
+	if got, _ := e.Target.Expand(context.Background(), "", "", ""); got != "https://B-c.example" {
 		t.Fatalf("entry target = %q", got)
 	}
 }

@@ -16,7 +16,8 @@ const (
 	Unauthorized Code = "unauthorized" // no identity: 401
 	Forbidden    Code = "forbidden"    // identity without the right: 403
 	TooLarge     Code = "too_large"    // 413
-	Unavailable  Code = "unavailable"  // database down: 503
+	Unavailable  Code = "unavailable"  // database down or busy: 503
+	DiskFull     Code = "disk_full"    // the database's disk is full: 507
 	Internal     Code = "internal"     // 500
 
 	// HTTP-level refusals of the API, before any rule of the domain.

@@ -1,9 +1,11 @@
 package links
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The seed corpus runs in every `go test`; `go test -fuzz=FuzzX` explores.
@@ -45,13 +47,65 @@ func FuzzParseTarget(f *testing.F) {
 		if !strings.HasPrefix(rest, "/") {
 			rest = "/" + rest
 		}
-		out, err := tg.Expand(url.PathEscape(rest), url.QueryEscape(query), "u")
+		out, err := tg.Expand(context.Background(), url.PathEscape(rest), url.QueryEscape(query), "u")
 		if err != nil {
 			return // a template may refuse its input; never panic
 		}
 		l := strings.ToLower(out)
 		if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
 			t.Fatalf("target %q expanded to %q, not http(s)", raw, out)
+		}
+	})
+}
+
+// FuzzExpand: whatever template a user saves and whatever request comes,
+// an expansion yields at most MaxURLLen bytes of http(s) URL or an error,
+// and takes at most MaxExpandTime plus the one call it may be in (each
+// call is bounded by the work budget; 250ms leaves room for a busy
+// machine). The seeds are the attacks of issue 9.
+func FuzzExpand(f *testing.F) {
+	long := strings.Repeat("ab", 3000)
+	for _, s := range []struct{ body, path, query string }{
+		{`{{QueryEscape .Path}}`, "a b", ""},
+		{`{{with $x := printf "%0999999d" 0}}{{$x}}{{$x}}{{end}}`, "", ""},
+		{`{{if gt (len .Path) 9}}{{with $p := printf "%s%s" .Path .Path}}{{with $p := printf "%s%s" $p $p}}{{with $p := printf "%s%s" $p $p}}{{$p}}{{end}}{{end}}{{end}}{{end}}`, long, ""},
+		{`{{if .Query}}{{printf .Query .Path .Path}}{{end}}`, long, "%[1]s%[2]s%[1]s%99s"},
+		{`{{if Match "(?:a|b|c|aa|ab){40}Z" .Path}}{{end}}{{if Match "(?:a|b|c|aa|ab){40}Z" .Path}}{{end}}`, long, ""},
+		{`{{if .Path}}{{js .Path}}{{html .Query}}{{urlquery .Path .Query}}{{end}}`, strings.Repeat("<", 3000), strings.Repeat(`"`, 3000)},
+		{`{{if .Path}}{{index .Path 1}}{{slice .Path 1 3}}{{len .Query}}{{end}}`, long, "q"},
+		{`{{print .}}{{println . .}}{{printf "%#v %+q % #x" . .Path .Query}}`, "ü\x00", "é"},
+		{`{{.Now.Format "2006-01-02 Monday January"}}{{.User}}`, "", ""},
+		{`{{if eq .Path "x"}}javascript:alert(1){{end}}`, "x", ""},
+	} {
+		f.Add("https://x.example/"+s.body, s.path, s.query)
+	}
+	f.Fuzz(func(t *testing.T, raw, path, query string) {
+		tg, err := ValidateTarget(raw)
+		if err != nil {
+			return
+		}
+		start := time.Now()
+		out, err := tg.Expand(context.Background(), "/"+url.PathEscape(path), query, "user@example.com")
+		if d := time.Since(start); d > MaxExpandTime+250*time.Millisecond {
+			t.Fatalf("target %q took %v on path %.40q", raw, d, path)
+		}
+		if err != nil {
+			if c := ErrorCode(err); c != Invalid && c != TooLarge {
+				t.Fatalf("target %q: error code %q: %v", raw, c, err)
+			}
+			return
+		}
+		if len(out) > MaxURLLen {
+			t.Fatalf("target %q expanded to %d bytes", raw, len(out))
+		}
+		l := strings.ToLower(out)
+		if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
+			t.Fatalf("target %q expanded to %q, not http(s)", raw, out)
+		}
+		for i := 0; i < len(out); i++ {
+			if mustEncode(out[i]) {
+				t.Fatalf("target %q expanded to %q, with a raw byte %#x", raw, out, out[i])
+			}
 		}
 	})
 }

@@ -24,6 +24,28 @@ type Link struct {
 	UpdatedAt     time.Time
 }
 
+// MaxClicks is the largest click count stored: imports refuse more, and
+// adding clicks saturates there instead of overflowing (SQLite would turn
+// the sum into a REAL, PostgreSQL refuse the whole flush). 10^15 is exact
+// in a float64, so JSON readers see it unchanged too.
+const MaxClicks = 1_000_000_000_000_000
+
+// Times outside [MinTime, MaxTime) are refused on import: both backends
+// and every JSON reader represent them exactly.
+var (
+	MinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// SumClicks returns a + b, saturated at MaxClicks (and never below 0).
+func SumClicks(a, b int64) int64 {
+	a, b = max(a, 0), max(b, 0)
+	if a >= MaxClicks || b >= MaxClicks-a {
+		return MaxClicks
+	}
+	return a + b
+}
+
 // Click is the number of redirects a link served since the last flush.
 type Click struct {
 	Key  string
@@ -40,10 +62,11 @@ func MergeClicks(cs []Click) []Click {
 		i, ok := at[c.Key]
 		if !ok {
 			at[c.Key] = len(out)
+			c.N = SumClicks(0, c.N)
 			out = append(out, c)
 			continue
 		}
-		out[i].N += c.N
+		out[i].N = SumClicks(out[i].N, c.N)
 		if c.Last.After(out[i].Last) {
 			out[i].Last = c.Last
 		}
@@ -69,6 +92,15 @@ type ListOptions struct {
 	Limit int
 }
 
+// ImportOptions say what an import may set besides names, targets,
+// descriptions and owners.
+type ImportOptions struct {
+	// Stats: store the clicks, last click and creation time of each link
+	// as given. Without it, links that exist keep theirs and new ones are
+	// stored with what the caller set (Service.Import: none, and now).
+	Stats bool
+}
+
 // Store keeps links. Every backend must pass storetest.Run unchanged.
 //
 // Writes return Unavailable when the database cannot be reached, NotFound
@@ -87,9 +119,10 @@ type Store interface {
 	Update(ctx context.Context, key string, l Link) (Link, error)
 	Delete(ctx context.Context, key string) error
 	// Import upserts every link by key in one transaction: all or nothing.
-	Import(ctx context.Context, ls []Link) error
-	// AddClicks adds each count to its link atomically (clicks = clicks + n)
-	// in one statement; keys that no longer exist are ignored.
+	Import(ctx context.Context, ls []Link, opt ImportOptions) error
+	// AddClicks adds each count to its link atomically (clicks = clicks + n,
+	// saturated at MaxClicks) in one statement; keys that no longer exist
+	// are ignored.
 	AddClicks(ctx context.Context, cs []Click) error
 	// Version is a counter that every committed change of the link set
 	// (not clicks) increases; replicas compare it to decide on a resync.

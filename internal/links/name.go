@@ -1,6 +1,9 @@
 package links
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // MaxNameLen is the longest name accepted.
 const MaxNameLen = 100
@@ -55,20 +58,22 @@ func AppendKey(dst []byte, name string) []byte {
 
 // ValidateName reports whether name may be used for a link: 1–100 letters,
 // digits, '-', '_' or '.', starting with a letter or digit, and not reserved.
+// Its messages quote characters, not bytes (café says 'é', not 'Ã').
 func ValidateName(name string) error {
 	if name == "" {
 		return Errorf(Invalid, "name is required")
 	}
-	if len(name) > MaxNameLen {
-		return Errorf(Invalid, "name is %d characters long; the limit is %d", len(name), MaxNameLen)
+	if n := utf8.RuneCountInString(name); n > MaxNameLen {
+		return Errorf(Invalid, "name is %d characters long; the limit is %d", n, MaxNameLen)
 	}
-	if !isAlnum(name[0]) {
-		return Errorf(Invalid, "name %q must start with a letter or digit", name)
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return Errorf(Invalid, "name %q contains %q; use letters, digits, '-', '_' and '.'", name, rune(c))
+	for i, r := range name {
+		if r < utf8.RuneSelf && (isAlnum(byte(r)) || i > 0 && (r == '-' || r == '_' || r == '.')) {
+			continue
 		}
+		if i == 0 {
+			return Errorf(Invalid, "name %q must start with a letter or digit", name)
+		}
+		return Errorf(Invalid, "name %q contains %q; use letters, digits, '-', '_' and '.'", name, r)
 	}
 	if reserved[Normalize(name)] {
 		return Errorf(Invalid, "name %q is reserved", name)

@@ -56,16 +56,23 @@ const MaxImportLine = 256 << 10
 
 // ReadNDJSON reads and validates one link per line. Blank lines are skipped.
 // The first bad line fails the whole read with an Invalid error naming its
-// line number, so an import is all or nothing. progress, when set, is told
-// the bytes read so far.
+// line number, so an import is all or nothing; a failed read (a body cut
+// off at its size limit, say) fails it with that error, never with the
+// cut-off line's. progress, when set, is told the bytes read so far.
 func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, error) {
-	sc := bufio.NewScanner(r)
+	er := &errReader{r: r}
+	sc := bufio.NewScanner(er)
 	sc.Buffer(make([]byte, 64<<10), MaxImportLine)
 	var out []Link
 	seen := map[string]int{}
 	var read int64
 	n := 0
 	for sc.Scan() {
+		if er.err != nil {
+			// The scanner hands out what it buffered before the error as
+			// a last line, which may be cut anywhere.
+			break
+		}
 		n++
 		b := sc.Bytes()
 		read += int64(len(b)) + 1
@@ -75,33 +82,8 @@ func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, err
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		var in importLine
-		if err := json.Unmarshal(b, &in); err != nil {
-			return nil, Errorf(Invalid, "line %d: not a JSON object: %s", n, jsonErr(err))
-		}
-		l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
-		if l.Name == "" && in.Short != "" {
-			l.Name, l.URL = in.Short, in.Long
-		}
-		l.Key = Normalize(l.Name)
-		l.CreatedAt, l.UpdatedAt = now, now
-		for _, t := range []*time.Time{in.CreatedAt, in.Created} {
-			if t != nil {
-				l.CreatedAt = t.UTC()
-			}
-		}
-		for _, t := range []*time.Time{in.UpdatedAt, in.LastEdit} {
-			if t != nil {
-				l.UpdatedAt = t.UTC()
-			}
-		}
-		if in.LastClickedAt != nil {
-			l.LastClickedAt = in.LastClickedAt.UTC()
-		}
-		if l.Clicks < 0 {
-			return nil, Errorf(Invalid, "line %d: clicks must not be negative", n)
-		}
-		if _, err := Validate(l); err != nil {
+		l, err := parseLine(b, now)
+		if err != nil {
 			return nil, Errorf(Invalid, "line %d: %s", n, ErrorMessage(err))
 		}
 		if prev, ok := seen[l.Key]; ok {
@@ -110,7 +92,11 @@ func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, err
 		seen[l.Key] = n
 		out = append(out, l)
 	}
-	if err := sc.Err(); err != nil {
+	err := sc.Err()
+	if er.err != nil {
+		err = er.err
+	}
+	if err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, Errorf(Invalid, "line %d: longer than %d bytes", n+1, MaxImportLine)
 		}
@@ -121,6 +107,61 @@ func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, err
 		return nil, Wrap(err, Invalid, "reading import: "+err.Error())
 	}
 	return out, nil
+}
+
+// errReader remembers the first error other than io.EOF its reader gave.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// parseLine decodes and validates one line. Numbers and times are
+// range-checked: one line must never be able to store a value that a
+// backend or a later click flush cannot represent.
+func parseLine(b []byte, now time.Time) (Link, error) {
+	var in importLine
+	if err := json.Unmarshal(b, &in); err != nil {
+		return Link{}, Errorf(Invalid, "not a JSON object: %s", jsonErr(err))
+	}
+	l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
+	if l.Name == "" && in.Short != "" {
+		l.Name, l.URL = in.Short, in.Long
+	}
+	l.Key = Normalize(l.Name)
+	if l.Clicks < 0 || l.Clicks > MaxClicks {
+		return Link{}, Errorf(Invalid, "clicks must be from 0 to %d, not %d", int64(MaxClicks), l.Clicks)
+	}
+	l.CreatedAt, l.UpdatedAt = now, now
+	times := []struct {
+		name string
+		v    *time.Time
+		dst  *time.Time
+	}{
+		{"created_at", in.CreatedAt, &l.CreatedAt}, {"Created", in.Created, &l.CreatedAt},
+		{"updated_at", in.UpdatedAt, &l.UpdatedAt}, {"LastEdit", in.LastEdit, &l.UpdatedAt},
+		{"last_clicked_at", in.LastClickedAt, &l.LastClickedAt},
+	}
+	for _, t := range times {
+		if t.v == nil || t.v.IsZero() { // Go's zero time: an exporter's "never"
+			continue
+		}
+		if t.v.Before(MinTime) || !t.v.Before(MaxTime) {
+			return Link{}, Errorf(Invalid, "%s %s is outside the years 1970 to 9999", t.name, t.v.Format(time.RFC3339))
+		}
+		*t.dst = t.v.UTC()
+	}
+	if _, err := Validate(l); err != nil {
+		return Link{}, err
+	}
+	return l, nil
 }
 
 func jsonErr(err error) string {

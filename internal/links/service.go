@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Publisher is the read model that learns of every committed change: the
@@ -30,7 +32,18 @@ type Service struct {
 	// link's owner may change it. Off, everyone may edit anything.
 	Enforce bool
 	Now     func() time.Time
+	// WriteTimeout bounds each write (an import gets four times as long),
+	// so that a busy database answers 503 well before the HTTP server's
+	// write timeout cuts the connection; 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
 }
+
+// DefaultWriteTimeout is Service.WriteTimeout's default.
+const DefaultWriteTimeout = 5 * time.Second
+
+// confirmTimeout bounds the read that settles whether a write whose
+// deadline passed committed all the same.
+const confirmTimeout = 2 * time.Second
 
 // Input is a create or update request; nil fields are left as they are.
 type Input struct {
@@ -40,14 +53,53 @@ type Input struct {
 	Owner       *string
 }
 
-// MaxDescriptionLen is the longest description accepted, in bytes.
-const MaxDescriptionLen = 2048
+// MaxDescriptionLen and MaxOwnerLen are the longest description and
+// owner accepted, in bytes.
+const (
+	MaxDescriptionLen = 2048
+	MaxOwnerLen       = 256
+)
 
+// now is the clock, in microseconds: what both stores keep, so that a
+// link read back compares equal to the one written.
 func (s *Service) now() time.Time {
+	now := time.Now
 	if s.Now != nil {
-		return s.Now().UTC()
+		now = s.Now
 	}
-	return time.Now().UTC()
+	return now().UTC().Truncate(time.Microsecond)
+}
+
+// writeCtx gives one write its deadline; n scales it (imports).
+func (s *Service) writeCtx(ctx context.Context, n int) (context.Context, context.CancelFunc) {
+	d := s.WriteTimeout
+	if d <= 0 {
+		d = DefaultWriteTimeout
+	}
+	return context.WithTimeout(ctx, time.Duration(n)*d)
+}
+
+// committed settles a write that failed as Unavailable after its deadline
+// passed: the commit may have raced the deadline. It re-reads key with a
+// fresh deadline and reports what is stored when done says the write is
+// there, so that a client is never told "failed" about a write that
+// committed.
+func (s *Service) committed(ctx, wctx context.Context, err error, key string, done func(Link, error) bool) (Link, bool) {
+	if ErrorCode(err) != Unavailable || wctx.Err() == nil {
+		return Link{}, false
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	got, gerr := s.Store.Get(cctx, key)
+	if gerr != nil && ErrorCode(gerr) != NotFound {
+		return Link{}, false
+	}
+	return got, done(got, gerr)
+}
+
+// sameLink reports whether a and b have the same user-visible fields.
+func sameLink(a, b Link) bool {
+	return a.Name == b.Name && a.URL == b.URL && a.Description == b.Description && a.Owner == b.Owner
 }
 
 func (s *Service) needUser(user string) error {
@@ -57,20 +109,47 @@ func (s *Service) needUser(user string) error {
 	return nil
 }
 
-// Validate checks l's name, target and description. It returns the parsed
-// target.
+// Validate checks l's name, target, description and owner. It returns the
+// parsed target.
 func Validate(l Link) (*Target, error) {
 	if err := ValidateName(l.Name); err != nil {
 		return nil, err
 	}
-	t, err := ParseTarget(l.URL)
+	t, err := ValidateTarget(l.URL)
 	if err != nil {
 		return nil, err
 	}
-	if len(l.Description) > MaxDescriptionLen {
-		return nil, Errorf(Invalid, "description is %d bytes long; the limit is %d", len(l.Description), MaxDescriptionLen)
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"description", l.Description, MaxDescriptionLen}, {"owner", l.Owner, MaxOwnerLen}} {
+		if len(f.v) > f.max {
+			return nil, Errorf(Invalid, "%s is %d bytes long; the limit is %d", f.name, len(f.v), f.max)
+		}
+		if r, ok := spoofingRune(f.v); ok {
+			return nil, Errorf(Invalid, "%s contains the control character %U; remove it", f.name, r)
+		}
 	}
 	return t, nil
+}
+
+// spoofingRune returns the first rune of s that shows as something else
+// or as nothing: a control (NUL included), a bidirectional control (which
+// makes text read in another order), or a byte that is not UTF-8.
+func spoofingRune(s string) (rune, bool) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return r, true
+			}
+		case unicode.IsControl(r),
+			r == '\u061c', r == '\u200e', r == '\u200f',
+			'\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // Get returns the link called name (in any spelling).
@@ -96,11 +175,30 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	}
 	l.CreatedAt = s.now()
 	l.UpdatedAt = l.CreatedAt
-	l, err := s.Store.Create(ctx, l)
-	if err != nil {
-		return Link{}, err
+	wctx, cancel := s.writeCtx(ctx, 1)
+	defer cancel()
+	got, err := s.Store.Create(wctx, l)
+	switch {
+	case err == nil:
+	case ErrorCode(err) == Conflict:
+		// A retry of a create that committed (its answer lost, or its
+		// deadline raced the commit) finds the same link: answer as the
+		// first time, not 409.
+		cur, gerr := s.Store.Get(ctx, l.Key)
+		if gerr != nil || !sameLink(cur, l) {
+			return Link{}, err
+		}
+		got = cur
+	default:
+		cur, ok := s.committed(ctx, wctx, err, l.Key, func(cur Link, err error) bool {
+			return err == nil && sameLink(cur, l) && cur.CreatedAt.Equal(l.CreatedAt)
+		})
+		if !ok {
+			return Link{}, err
+		}
+		got = cur
 	}
-	return l, s.publish(ctx, &l, l.Key)
+	return got, s.publish(ctx, &got, got.Key)
 }
 
 // Update changes the fields present in in. A rename is an update of Name.
@@ -134,9 +232,18 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		return Link{}, err
 	}
 	l.UpdatedAt = s.now()
-	l, err = s.Store.Update(ctx, key, l)
+	wctx, cancel := s.writeCtx(ctx, 1)
+	defer cancel()
+	want := l
+	l, err = s.Store.Update(wctx, key, l)
 	if err != nil {
-		return Link{}, err
+		got, ok := s.committed(ctx, wctx, err, want.Key, func(cur Link, err error) bool {
+			return err == nil && sameLink(cur, want) && cur.UpdatedAt.Equal(want.UpdatedAt)
+		})
+		if !ok {
+			return Link{}, err
+		}
+		l = got
 	}
 	if l.Key != key {
 		return l, s.publish(ctx, &l, key, l.Key)
@@ -157,8 +264,12 @@ func (s *Service) Delete(ctx context.Context, user, name string) error {
 	if err := s.mayChange(user, cur); err != nil {
 		return err
 	}
-	if err := s.Store.Delete(ctx, key); err != nil {
-		return err
+	wctx, cancel := s.writeCtx(ctx, 1)
+	defer cancel()
+	if err := s.Store.Delete(wctx, key); err != nil {
+		if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); !ok {
+			return err
+		}
 	}
 	return s.publish(ctx, nil, key)
 }
@@ -193,11 +304,21 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 // of Create and Update hold for every line: the importer owns what it
 // imports, and a link owned by someone else refuses the whole import.
 // (`signpost import`, on the database, is the operator's way to keep the
-// owners in the file.)
-func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
+// owners in the file.) Unless opt.Stats, the clicks and times in ls are
+// not taken: links that exist keep theirs, new ones start at 0 clicks,
+// created now.
+func (s *Service) Import(ctx context.Context, user string, ls []Link, opt ImportOptions) error {
 	if err := s.needUser(user); err != nil {
 		return err
 	}
+	if !opt.Stats {
+		now := s.now()
+		for i := range ls {
+			ls[i].Clicks, ls[i].LastClickedAt, ls[i].CreatedAt, ls[i].UpdatedAt = 0, time.Time{}, now, now
+		}
+	}
+	ctx, cancel := s.writeCtx(ctx, 4)
+	defer cancel()
 	if s.Enforce {
 		owners := map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
@@ -216,10 +337,13 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
 			ls[i].Owner = user
 		}
 	}
-	if err := s.Store.Import(ctx, ls); err != nil {
+	if err := s.Store.Import(ctx, ls, opt); err != nil {
 		return err
 	}
-	return s.Index.Load(ctx, s.Store)
+	// Committed: reload even if the client has gone meanwhile.
+	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), 4*publishTimeout)
+	defer lcancel()
+	return s.Index.Load(lctx, s.Store)
 }
 
 func (s *Service) mayChange(user string, l Link) error {

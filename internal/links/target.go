@@ -1,27 +1,42 @@
 package links
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"net/url"
-	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
-	"text/template/parse"
 	"time"
 )
 
-// MaxURLLen is the longest target accepted, in bytes.
+// MaxURLLen is the longest target accepted, in bytes, and the longest
+// redirect a template target may expand to.
 const MaxURLLen = 8 << 10
 
 // Target is a validated, ready-to-expand link target. It is built once when
 // a link is saved or loaded, never per request.
 type Target struct {
 	raw string
+	// loc is raw as a Location header carries it (see escapeLocation).
+	loc string
 	// For a plain URL: the parts around which the request's path and query go.
 	prefix, query, fragment string
-	// For a template target.
-	tmpl *template.Template
+
+	// For a template target: the parsed template (never executed itself:
+	// runners execute clones of it), its Match patterns compiled, and a
+	// pool of runners.
+	tmpl     *template.Template
+	patterns map[string]*pattern
+	runners  sync.Pool
+	failure  atomic.Pointer[Failure]
+}
+
+// Failure is the latest redirect through a template target that failed:
+// what the link page shows, so that its owner learns why.
+type Failure struct {
+	At      time.Time
+	Message string
 }
 
 // TemplateData is what a template target sees: the fields golink's
@@ -33,27 +48,11 @@ type TemplateData struct {
 	Now   time.Time // the time of the request, UTC
 }
 
-// templateFuncs are golink's template functions, so that its links import
-// unchanged.
-var templateFuncs = template.FuncMap{
-	"PathEscape":  url.PathEscape,
-	"QueryEscape": url.QueryEscape,
-	"ToLower":     strings.ToLower,
-	"ToUpper":     strings.ToUpper,
-	"TrimPrefix":  strings.TrimPrefix,
-	"TrimSuffix":  strings.TrimSuffix,
-	// Match reports whether s contains a match of the regular expression
-	// pattern; an invalid pattern matches nothing. (Go's regexp runs in
-	// linear time, so no pattern can stall a redirect.)
-	"Match": func(pattern, s string) bool {
-		ok, _ := regexp.MatchString(pattern, s)
-		return ok
-	},
-}
-
-// ParseTarget validates raw as a link target: an absolute http or https URL
-// of at most 8 KiB, or, when it contains "{{", a text/template that expands
-// to one.
+// ParseTarget parses raw as a link target: an absolute http or https URL
+// of at most 8 KiB, or, when it contains "{{", a text/template within the
+// bounds of parseTemplate. It never executes a template: the index calls it
+// for every stored link at start-up. ValidateTarget, for what is being
+// saved, also runs the template on sample requests.
 func ParseTarget(raw string) (*Target, error) {
 	if raw == "" {
 		return nil, Errorf(Invalid, "url is required")
@@ -68,63 +67,33 @@ func ParseTarget(raw string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{raw: raw, query: u.RawQuery, fragment: u.EscapedFragment()}
+	t := &Target{raw: raw, loc: escapeLocation(raw), query: escapeLocation(u.RawQuery), fragment: u.EscapedFragment()}
 	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
-	t.prefix = u.String()
+	t.prefix = escapeLocation(u.String())
 	return t, nil
 }
 
-func parseTemplate(raw string) (*Target, error) {
-	tmpl, err := template.New("url").Option("missingkey=error").Funcs(templateFuncs).Parse(raw)
+// ValidateTarget is ParseTarget for a target being saved: it also refuses
+// bidirectional controls (which make a URL read as another), and runs a
+// template on sample requests, so that unknown fields and a result that is
+// not an http(s) URL are refused now rather than at redirect time.
+func ValidateTarget(raw string) (*Target, error) {
+	t, err := ParseTarget(raw)
 	if err != nil {
-		return nil, Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
-	}
-	if err := checkNodes(tmpl.Tree.Root); err != nil {
 		return nil, err
 	}
-	t := &Target{raw: raw, tmpl: tmpl}
-	// Execute once with sample data: unknown fields and a result that is not
-	// an http(s) URL are refused now rather than at redirect time.
+	if r, ok := spoofingRune(raw); ok {
+		return nil, Errorf(Invalid, "url contains the invisible control character %U; remove it", r)
+	}
+	if t.tmpl == nil {
+		return t, nil
+	}
 	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com", Now: time.Now().UTC()}} {
-		out, err := t.execute(d)
-		if err != nil {
-			return nil, Wrap(err, Invalid, "url template does not run: "+trimTemplateErr(err))
-		}
-		if _, err := checkURL(out); err != nil {
-			return nil, Errorf(Invalid, "url template expands to %q, which is not valid: %s", out, ErrorMessage(err))
+		if _, err := t.expandTemplate(context.Background(), d); err != nil {
+			return nil, Errorf(Invalid, "url template does not run: %s", ErrorMessage(err))
 		}
 	}
 	return t, nil
-}
-
-// checkNodes refuses loops and template calls: a target template is a
-// short expression, and range over a large number would let anyone who may
-// save a link burn CPU on every redirect.
-func checkNodes(n parse.Node) error {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return nil
-		}
-		for _, c := range n.Nodes {
-			if err := checkNodes(c); err != nil {
-				return err
-			}
-		}
-	case *parse.IfNode:
-		return errors.Join(checkNodes(n.List), checkNodes(n.ElseList))
-	case *parse.WithNode:
-		return errors.Join(checkNodes(n.List), checkNodes(n.ElseList))
-	case *parse.RangeNode:
-		return Errorf(Invalid, "url template may not use range")
-	case *parse.TemplateNode:
-		return Errorf(Invalid, "url template may not call other templates")
-	}
-	return nil
-}
-
-func trimTemplateErr(err error) string {
-	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "url:")
 }
 
 func checkURL(raw string) (*url.URL, error) {
@@ -154,34 +123,34 @@ func (t *Target) String() string { return t.raw }
 // IsTemplate reports whether the target is a template.
 func (t *Target) IsTemplate() bool { return t.tmpl != nil }
 
+// LastFailure returns the latest failed expansion of a template target.
+func (t *Target) LastFailure() (Failure, bool) {
+	if f := t.failure.Load(); f != nil {
+		return *f, true
+	}
+	return Failure{}, false
+}
+
 // Expand returns the redirect location for a request whose path after the
 // link name is rest ("" or "/a/b", already escaped) and whose raw query is
 // query. A plain target gets rest appended to its path and query merged into
-// its own; a template target decides for itself.
-func (t *Target) Expand(rest, query, user string) (string, error) {
+// its own; a template target decides for itself, within the bounds of
+// parseTemplate, and stops when ctx is done. Raw non-ASCII bytes, controls
+// and spaces in the result are percent-encoded.
+func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, error) {
 	if t.tmpl != nil {
 		path := strings.TrimPrefix(rest, "/")
 		if p, err := url.PathUnescape(path); err == nil {
 			path = p
 		}
-		out, err := t.execute(TemplateData{Path: path, Query: query, User: user, Now: time.Now().UTC()})
-		if err != nil {
-			return "", Wrap(err, Internal, "url template failed")
+		loc, err := t.expandTemplate(ctx, TemplateData{Path: path, Query: query, User: user, Now: time.Now().UTC()})
+		if err != nil && ctx.Err() == nil {
+			t.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
 		}
-		// A template may branch on its input; whatever it yields must still
-		// be an http(s) URL, never javascript: or the like. Re-encoding it
-		// escapes what an unescaped {{.Path}} put in (spaces, say).
-		u, err := url.Parse(out)
-		if err != nil {
-			return "", Errorf(Invalid, "url template expanded to a malformed URL")
-		}
-		if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
-			return "", Errorf(Invalid, "url template expanded to a URL that is not an absolute http or https URL")
-		}
-		return u.String(), nil
+		return loc, err
 	}
 	if rest == "" && query == "" {
-		return t.raw, nil
+		return t.loc, nil
 	}
 	var b strings.Builder
 	b.Grow(len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3)
@@ -202,13 +171,63 @@ func (t *Target) Expand(rest, query, user string) (string, error) {
 		b.WriteByte('#')
 		b.WriteString(t.fragment)
 	}
-	return b.String(), nil
+	return escapeLocation(b.String()), nil
 }
 
-func (t *Target) execute(d TemplateData) (string, error) {
-	var buf bytes.Buffer
-	if err := t.tmpl.Execute(&buf, d); err != nil {
+// expandTemplate runs the template on d and checks what it yields.
+func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, error) {
+	for _, f := range []struct{ name, v string }{{"path", d.Path}, {"query", d.Query}, {"user", d.User}} {
+		if len(f.v) > MaxURLLen {
+			return "", Errorf(TooLarge, "the request's %s is %d bytes long; a template link takes at most %d", f.name, len(f.v), MaxURLLen)
+		}
+	}
+	out, err := t.execute(ctx, d)
+	if err != nil {
 		return "", err
 	}
-	return buf.String(), nil
+	// A template may branch on its input; whatever it yields must still
+	// be an http(s) URL, never javascript: or the like. Re-encoding it
+	// escapes what an unescaped {{.Path}} put in (spaces, say).
+	u, err := url.Parse(out)
+	if err != nil {
+		return "", Errorf(Invalid, "url template expanded to %.80q, which is not a valid URL", out)
+	}
+	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
+		return "", Errorf(Invalid, "url template expanded to %.80q, which is not an absolute http or https URL", out)
+	}
+	loc := escapeLocation(u.String())
+	if len(loc) > MaxURLLen {
+		return "", Errorf(TooLarge, "url template expanded to %d bytes once encoded; the limit is %d", len(loc), MaxURLLen)
+	}
+	return loc, nil
 }
+
+// escapeLocation percent-encodes the bytes that must not reach a Location
+// header raw: controls, space, DEL and every non-ASCII byte (browsers
+// decode them back, a percent-encoded host included). It does not
+// allocate when there is nothing to encode.
+func escapeLocation(s string) string {
+	i := 0
+	for i < len(s) && !mustEncode(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		if c := s[i]; mustEncode(c) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func mustEncode(c byte) bool { return c <= ' ' || c >= 0x7f }

@@ -154,6 +154,9 @@ func (m *Metrics) done(rec *recorder, r *http.Request, start time.Time) {
 	}
 	s := rt.get(methodIndex(r.Method))
 	s.counter(m, code).Inc()
+	if code == http.StatusInsufficientStorage { // only a full disk answers 507
+		m.diskFull.Inc()
+	}
 	s.duration.Observe(d.Seconds())
 
 	// The access log is at debug level and never carries the query string:

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/signpost-go/signpost/internal/buildinfo"
+	"github.com/signpost-go/signpost/internal/links"
 )
 
 // MetricsOptions are what the metrics read from the rest of the service.
@@ -25,6 +26,10 @@ type MetricsOptions struct {
 	// PendingClicks returns the clicks counted in memory and not yet
 	// written (signpost_clicks_pending).
 	PendingClicks func() int64
+	// RowsSkipped returns how many stored rows the store left out of
+	// listings, exports and index loads because they could not be read
+	// (signpost_store_rows_skipped_total).
+	RowsSkipped func() int64
 	// ListenerUp returns 1 while the PostgreSQL change listener is
 	// connected, else 0 (signpost_change_listener_up); nil on SQLite.
 	ListenerUp func() float64
@@ -49,6 +54,7 @@ type Metrics struct {
 	notFound  prometheus.Counter
 	flushOK   prometheus.Observer
 	flushErr  prometheus.Observer
+	diskFull  prometheus.Counter
 	unmatched *route
 
 	routesMu  sync.Mutex
@@ -117,6 +123,17 @@ func NewMetrics(opt MetricsOptions) *Metrics {
 	m.flushErr = flush.WithLabelValues("error")
 	reg.MustRegister(flush)
 
+	m.diskFull = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "signpost_disk_full_total",
+		Help: "Writes refused because the database's disk is full: HTTP 507 answers and click flushes. Free space on the database's volume.",
+	})
+	reg.MustRegister(m.diskFull)
+	if opt.RowsSkipped != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "signpost_store_rows_skipped_total",
+			Help: "Stored links left out of listings, exports and index loads because their row cannot be read; each is logged with its key. Repair or delete those rows.",
+		}, func() float64 { return float64(opt.RowsSkipped()) }))
+	}
 	if opt.Links != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "signpost_links",
@@ -174,6 +191,9 @@ func (m *Metrics) Redirect(found bool) {
 
 // ObserveFlush records one click flush; it is index.Flusher.Observe.
 func (m *Metrics) ObserveFlush(d time.Duration, err error) {
+	if links.ErrorCode(err) == links.DiskFull {
+		m.diskFull.Inc()
+	}
 	if err != nil {
 		m.flushErr.Observe(d.Seconds())
 		return

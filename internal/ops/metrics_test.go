@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signpost-go/signpost/internal/buildinfo"
+	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/store/sqlite"
 )
 
@@ -44,12 +45,13 @@ func TestMetricsRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	links, dbUp, pending, listening := 42, 1.0, int64(7), 1.0
+	links, dbUp, pending, listening, skipped := 42, 1.0, int64(7), 1.0, int64(2)
 	m := NewMetrics(MetricsOptions{
 		Links:         func() int { return links },
 		DBUp:          func() float64 { return dbUp },
 		PendingClicks: func() int64 { return pending },
 		ListenerUp:    func() float64 { return listening },
+		RowsSkipped:   func() int64 { return skipped },
 		DB:            st.DB(), DBName: "sqlite",
 	})
 	m.Redirect(true)
@@ -76,11 +78,30 @@ func TestMetricsRegistry(t *testing.T) {
 		`go_sql_max_open_connections{db_name="sqlite"} 7`,
 		`go_sql_open_connections{db_name="sqlite"}`,
 		`go_sql_wait_count_total{db_name="sqlite"}`,
+		"signpost_store_rows_skipped_total 2",
+		"signpost_disk_full_total 0",
 	)
 	// Gauges are read at scrape time.
-	links, dbUp, pending, listening = 43, 0, 9, 0
+	links, dbUp, pending, listening, skipped = 43, 0, 9, 0, 3
 	body = scrape(t, m)
-	wantLines(t, body, "signpost_links 43", "signpost_db_up 0", "signpost_clicks_pending 9", "signpost_change_listener_up 0")
+	wantLines(t, body, "signpost_links 43", "signpost_db_up 0", "signpost_clicks_pending 9", "signpost_change_listener_up 0",
+		"signpost_store_rows_skipped_total 3")
+}
+
+// A full disk is counted whether a request or a click flush met it.
+func TestDiskFullCounted(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
+	h := m.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/full" {
+			w.WriteHeader(http.StatusInsufficientStorage)
+		}
+	}))
+	for _, p := range []string{"/full", "/ok", "/full"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", p, nil))
+	}
+	m.ObserveFlush(time.Millisecond, links.Errorf(links.DiskFull, "disk full"))
+	m.ObserveFlush(time.Millisecond, links.Errorf(links.Unavailable, "database down"))
+	wantLines(t, scrape(t, m), "signpost_disk_full_total 3")
 }
 
 // newInstrumented builds a mux the way web.routes does (every route through

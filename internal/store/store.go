@@ -19,14 +19,20 @@ type Options struct {
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	// Log receives the backend's own events (PostgreSQL: the change
-	// listener's disconnects and reconnects); nil discards them.
+	// listener's disconnects and reconnects; both: rows skipped as
+	// unreadable); nil discards them.
 	Log *slog.Logger
+	// ReadOnly opens the database for reading only, without migrations
+	// (export).
+	ReadOnly bool
 }
 
-// Store is a links.Store that also exposes its pool for metrics.
+// Store is a links.Store that also exposes its pool, and the count of
+// rows skipped as unreadable, for metrics.
 type Store interface {
 	links.Store
 	DB() *sql.DB
+	RowsSkipped() int64
 }
 
 // Kind returns the backend a DATABASE_URL selects ("sqlite" or "postgres"),
@@ -56,11 +62,12 @@ func Open(ctx context.Context, url string, opt Options) (Store, error) {
 	case "sqlite":
 		return sqlite.Open(ctx, rest, sqlite.Options{
 			MaxOpenConns: opt.MaxOpenConns, MaxIdleConns: opt.MaxIdleConns, ConnMaxLifetime: opt.ConnMaxLifetime,
+			ReadOnly: opt.ReadOnly, Log: opt.Log,
 		})
 	default:
 		return postgres.Open(ctx, rest, postgres.Options{
 			MaxOpenConns: opt.MaxOpenConns, MaxIdleConns: opt.MaxIdleConns, ConnMaxLifetime: opt.ConnMaxLifetime,
-			Log: opt.Log,
+			Log: opt.Log, ReadOnly: opt.ReadOnly,
 		})
 	}
 }

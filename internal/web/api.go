@@ -48,6 +48,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 	s.logErr(r, err)
+	errorHeaders(w, err)
 	code := links.ErrorCode(err)
 	writeJSON(w, statusOf(err), map[string]apiError{"error": {Code: code, Message: links.ErrorMessage(err)}})
 }
@@ -223,6 +224,15 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
 		return
 	}
+	// One import at a time: each may hold a 64 MiB body several times
+	// over in memory while it is parsed and stored.
+	select {
+	case s.importing <- struct{}{}:
+		defer func() { <-s.importing }()
+	default:
+		s.apiErr(w, r, links.Errorf(links.Unavailable, "another import is running; try again when it is done"))
+		return
+	}
 	ls, err := links.ReadNDJSON(http.MaxBytesReader(w, r.Body, maxImportBody), s.opt.Now(), nil)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -232,7 +242,10 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	if err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r), ls); err != nil {
+	// Click counts and times in the file are not taken over the API: only
+	// an operator's `signpost import` (or, once there are admins, an
+	// admin) may set them.
+	if err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r), ls, links.ImportOptions{Stats: false}); err != nil {
 		s.apiErr(w, r, err)
 		return
 	}

@@ -40,10 +40,11 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	if e.Target.IsTemplate() {
 		user = s.opt.Auth.User(r)
 	}
-	loc, err := e.Target.Expand(rest, r.URL.RawQuery, user)
+	loc, err := e.Target.Expand(r.Context(), rest, r.URL.RawQuery, user)
 	if err != nil {
 		s.opt.Log.Warn("link target did not expand", "name", e.Link.Name, "err", err)
-		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" could not be expanded: "+links.ErrorMessage(err))
+		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" is a template that could not be expanded for this request: "+
+			links.ErrorMessage(err)+". Its page, /-/links/"+e.Link.Name+", shows the template and this error.")
 		return
 	}
 	e.Click(s.opt.Now())

@@ -59,6 +59,8 @@ type Server struct {
 	// sets them on the header map directly, which costs the redirect path
 	// no allocation.
 	hdr securityHeaders
+	// importing holds a token while an API import runs.
+	importing chan struct{}
 }
 
 // securityHeaders go on every response. Referrer-Policy goes on every
@@ -82,7 +84,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders()}
+	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders(), importing: make(chan struct{}, 1)}
 	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -201,12 +203,25 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case links.Unavailable:
 		return http.StatusServiceUnavailable
+	case links.DiskFull:
+		return http.StatusInsufficientStorage
 	case links.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case links.UnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
+	}
+}
+
+// retryAfter is what a 503 tells clients to wait, in seconds: about the
+// time a busy database or a running import needs.
+const retryAfter = "5"
+
+// errorHeaders sets the headers an error answer carries besides its status.
+func errorHeaders(w http.ResponseWriter, err error) {
+	if statusOf(err) == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
 	}
 }
 

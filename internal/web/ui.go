@@ -37,6 +37,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 
 func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 	s.logErr(r, err)
+	errorHeaders(w, err)
 	s.errorPage(w, r, statusOf(err), links.ErrorMessage(err))
 }
 
@@ -218,6 +219,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.logErr(r, err)
+		errorHeaders(w, err)
 		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
 		return
 	}
@@ -241,10 +243,16 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		// owner field is cleared.
 		f.Owner = s.opt.Auth.User(r)
 	}
-	s.render(w, r, http.StatusOK, "link", map[string]any{
+	data := map[string]any{
 		"Link": l, "Form": f, "IDN": idnOf(l.URL),
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
-	})
+	}
+	if e, ok := s.opt.Index.Lookup(l.Key); ok {
+		if f, ok := e.Target.LastFailure(); ok {
+			data["Failure"] = f
+		}
+	}
+	s.render(w, r, http.StatusOK, "link", data)
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
@@ -256,6 +264,7 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.logErr(r, err)
+		errorHeaders(w, err)
 		cur, gerr := s.opt.Links.Get(r.Context(), name)
 		if gerr != nil {
 			s.errPage(w, r, err)

@@ -47,10 +47,18 @@ func wrapMsg(err error, prefix string) error {
 	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
 		return links.Wrap(err, links.Unavailable, msg("database did not answer in time"))
 	}
+	if isDiskFull(err) {
+		return links.Wrap(err, links.DiskFull, msg("disk full: the database cannot grow; free space on its volume"))
+	}
 	if isUnavailable(err) {
 		return links.Wrap(err, links.Unavailable, msg("database unavailable"))
 	}
 	return links.Wrap(err, links.Internal, msg("database error"))
+}
+
+func isDiskFull(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53100" // disk_full
 }
 
 func isUniqueViolation(err error) bool {

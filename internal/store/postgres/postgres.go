@@ -48,15 +48,20 @@ type Options struct {
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
-	// Log receives the listener's connection events; nil discards them.
+	// Log receives the listener's connection events, and one line per
+	// row skipped as unreadable; nil discards them.
 	Log *slog.Logger
+	// ReadOnly applies no migrations (export from a read-only standby).
+	ReadOnly bool
 }
 
 // Store is a links.Store on one PostgreSQL database.
 type Store struct {
-	db  *sql.DB
-	cfg *pgx.ConnConfig // the listener opens its own connection from it
-	log *slog.Logger
+	db      *sql.DB
+	cfg     *pgx.ConnConfig // the listener opens its own connection from it
+	log     *slog.Logger
+	dialect sqlstore.Dialect
+	skipped atomic.Int64
 
 	// Listener timing; tests shorten them.
 	minBackoff, maxBackoff time.Duration
@@ -98,6 +103,11 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		minBackoff: 100 * time.Millisecond, maxBackoff: 5 * time.Second,
 		idlePing: 30 * time.Second,
 	}
+	s.dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap,
+		Skip: sqlstore.Skipper(&s.skipped, log)}
+	if opt.ReadOnly {
+		return s, nil
+	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		if ctx.Err() != nil { // stopped (a signal during start-up), not failed
@@ -133,6 +143,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// RowsSkipped is the number of rows List and Each left out because they
+// could not be read.
+func (s *Store) RowsSkipped() int64 { return s.skipped.Load() }
+
 // DB returns the pool, for pool metrics.
 func (s *Store) DB() *sql.DB { return s.db }
 
@@ -161,7 +175,7 @@ type scanner = sqlstore.Scanner
 func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullTime
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, &l.Clicks, &last, &l.CreatedAt, &l.UpdatedAt)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &l.CreatedAt, &l.UpdatedAt)
 	if err != nil {
 		return l, err
 	}
@@ -185,14 +199,12 @@ func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
 }
 
 func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, error) {
-	return dialect.List(ctx, s.db, opt)
+	return s.dialect.List(ctx, s.db, opt)
 }
 
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
-	return dialect.Each(ctx, s.db, fn)
+	return s.dialect.Each(ctx, s.db, fn)
 }
-
-var dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap}
 
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 	got, err := scan(s.db.QueryRowContext(ctx,
@@ -239,7 +251,7 @@ const importChunk = 1000
 
 // Import upserts ls in one transaction. It announces itself with one
 // "resync" notification rather than one per link.
-func (s *Store) Import(ctx context.Context, ls []links.Link) error {
+func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOptions) error {
 	// One row per key (the last wins): an upsert may not touch a row twice.
 	seen := make(map[string]int, len(ls))
 	rows := make([]links.Link, 0, len(ls))
@@ -267,7 +279,7 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 	}
 	for len(rows) > 0 {
 		n := min(len(rows), importChunk)
-		if err := importRows(ctx, tx, rows[:n]); err != nil {
+		if err := importRows(ctx, tx, rows[:n], opt); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -278,7 +290,7 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 	return wrap(tx.Commit())
 }
 
-func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link) error {
+func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, opt links.ImportOptions) error {
 	n := len(ls)
 	var (
 		keys, names, urls, descs, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -296,9 +308,7 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO links (`+columns+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
 			$7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
-		ON CONFLICT (key) DO UPDATE SET name = excluded.name, url = excluded.url, description = excluded.description,
-			owner = excluded.owner, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`,
+		ON CONFLICT (key) DO UPDATE SET `+sqlstore.ImportSet(opt),
 		keys, names, urls, descs, owners, clicks, lasts, created, updated)
 	return wrap(err)
 }
@@ -324,7 +334,7 @@ func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 		), locked AS (
 			SELECT links.key FROM links JOIN v ON links.key = v.key ORDER BY links.key FOR UPDATE OF links
 		)
-		UPDATE links SET clicks = links.clicks + v.n, last_clicked_at = greatest(links.last_clicked_at, v.at)
+		UPDATE links SET clicks = `+sqlstore.SaturatedClicks+`, last_clicked_at = greatest(links.last_clicked_at, v.at)
 		FROM v, locked WHERE links.key = v.key AND locked.key = v.key`,
 		keys, ns, ats)
 	return wrap(err)

@@ -13,8 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -33,13 +36,20 @@ type Options struct {
 	MaxOpenConns    int // readers; the writer pool always has one
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
+	// ReadOnly opens the file read-only and applies no migrations (export
+	// of a file the process may not write); every write then fails.
+	ReadOnly bool
+	// Log receives one line per row skipped as unreadable; nil discards.
+	Log *slog.Logger
 }
 
 // Store is a links.Store on one SQLite file.
 type Store struct {
-	path string
-	rd   *sql.DB
-	wr   *sql.DB
+	path    string
+	rd      *sql.DB
+	wr      *sql.DB
+	dialect sqlstore.Dialect
+	skipped atomic.Int64
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -55,6 +65,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
+	if opt.ReadOnly {
+		var err error
+		if dsn, err = readOnlyDSN(ctx, path); err != nil {
+			return nil, links.Wrap(err, links.ErrorCode(err), fmt.Sprintf("sqlite %s: %s", path, links.ErrorMessage(err)))
+		}
+	}
 
 	wr, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -64,9 +80,14 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	wr.SetMaxIdleConns(1)
 	wr.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	// Migrate before the reader pool exists, so that it sees WAL mode.
-	if err := migrate(ctx, wr); err != nil {
+	if opt.ReadOnly {
+		err = checkSchema(ctx, wr)
+	} else {
+		err = migrate(ctx, wr)
+	}
+	if err != nil {
 		wr.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+		return nil, links.Wrap(err, links.ErrorCode(err), fmt.Sprintf("sqlite %s: %s", path, err))
 	}
 	rd, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -78,8 +99,65 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	rd.SetMaxIdleConns(opt.MaxIdleConns)
 	rd.SetConnMaxLifetime(opt.ConnMaxLifetime)
-	return &Store{path: path, rd: rd, wr: wr}, nil
+	s := &Store{path: path, rd: rd, wr: wr}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap,
+		Skip: sqlstore.Skipper(&s.skipped, log)}
+	return s, nil
 }
+
+// readOnlyDSN returns how to read the file at path without writing
+// anything. mode=ro reads a WAL database through its -shm file, which
+// SQLite creates when it is missing; where that cannot be done (a
+// directory this process may not write) and no -wal file exists (so no
+// writer holds changes outside the file), the file is read as immutable.
+func readOnlyDSN(ctx context.Context, path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", links.Wrap(err, links.Unavailable, "cannot read the database file: "+err.Error())
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("mode", "ro")
+	dsn := "file:" + path + "?" + q.Encode()
+	err := probe(ctx, dsn)
+	var e *sqlite.Error
+	if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_READONLY && e.Code()&0xff != sqlite3.SQLITE_CANTOPEN {
+		return dsn, wrap(err)
+	}
+	if _, serr := os.Stat(path + "-wal"); !errors.Is(serr, fs.ErrNotExist) {
+		return "", wrap(err)
+	}
+	q.Set("immutable", "1")
+	dsn = "file:" + path + "?" + q.Encode()
+	return dsn, wrap(probe(ctx, dsn))
+}
+
+func probe(ctx context.Context, dsn string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	return db.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&n)
+}
+
+// checkSchema tells a read-only open of a file that is not a Signpost
+// database (or not one yet) from a working one.
+func checkSchema(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&n); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// RowsSkipped is the number of rows List and Each left out because they
+// could not be read.
+func (s *Store) RowsSkipped() int64 { return s.skipped.Load() }
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	fsys, err := fs.Sub(migrations, "migrations")
@@ -130,7 +208,7 @@ func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullInt64
 	var created, updated int64
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, &l.Clicks, &last, &created, &updated)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &created, &updated)
 	if err != nil {
 		return l, err
 	}
@@ -161,14 +239,21 @@ func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
 }
 
 func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, error) {
-	return dialect.List(ctx, s.rd, opt)
+	return s.dialect.List(ctx, s.rd, opt)
 }
 
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
-	return dialect.Each(ctx, s.rd, fn)
+	return s.dialect.Each(ctx, s.rd, fn)
 }
 
-var dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap}
+// Writes are single statements run with ExecContext: the driver reports
+// exactly whether each committed (a statement that its context stopped is
+// rolled back). What a write returns is what it stored, computed rather
+// than read back, or read back once committed without the write's
+// deadline: a commit is never reported as a failure because a read after
+// it timed out. (INSERT ... RETURNING would not do: its commit happens as
+// its rows are closed, and database/sql may close them for a done context
+// without reporting the outcome.)
 
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 	_, err := s.wr.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -179,13 +264,24 @@ func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 	if err != nil {
 		return l, wrap(err)
 	}
-	return s.getWriter(ctx, l.Key)
+	// As scan would read it back: times in microseconds, UTC.
+	l.CreatedAt, l.UpdatedAt = fromMicros(micros(l.CreatedAt)), fromMicros(micros(l.UpdatedAt))
+	if !l.LastClickedAt.IsZero() {
+		l.LastClickedAt = fromMicros(micros(l.LastClickedAt))
+	}
+	return l, nil
 }
 
-func (s *Store) getWriter(ctx context.Context, key string) (links.Link, error) {
-	l, err := scan(s.wr.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
-	return l, wrap(err)
+// readBack reads a link just written, from the reader pool (in WAL mode a
+// read that starts after a commit sees it), not bounded by the write's
+// deadline.
+func (s *Store) readBack(ctx context.Context, key string) (links.Link, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
+	defer cancel()
+	return s.Get(ctx, key)
 }
+
+const readBackTimeout = 5 * time.Second
 
 func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
 	res, err := s.wr.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, updated_at = ? WHERE key = ?`,
@@ -199,7 +295,7 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 	if n, _ := res.RowsAffected(); n == 0 {
 		return l, links.Errorf(links.NotFound, "link %q not found", key)
 	}
-	return s.getWriter(ctx, l.Key)
+	return s.readBack(ctx, l.Key)
 }
 
 func (s *Store) Delete(ctx context.Context, key string) error {
@@ -213,16 +309,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-func (s *Store) Import(ctx context.Context, ls []links.Link) error {
+func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOptions) error {
 	tx, err := s.wr.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET name = excluded.name, url = excluded.url, description = excluded.description,
-		owner = excluded.owner, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at,
-		created_at = excluded.created_at, updated_at = excluded.updated_at`)
+		ON CONFLICT (key) DO UPDATE SET `+sqlstore.ImportSet(opt))
 	if err != nil {
 		return wrap(err)
 	}
@@ -264,7 +358,7 @@ func (s *Store) addClicks(ctx context.Context, cs []links.Click) error {
 		b.WriteString("(?, ?, ?)")
 		args = append(args, c.Key, c.N, micros(c.Last))
 	}
-	b.WriteString(`) UPDATE links SET clicks = links.clicks + v.n,
+	b.WriteString(`) UPDATE links SET clicks = ` + sqlstore.SaturatedClicks + `,
 		last_clicked_at = max(coalesce(links.last_clicked_at, 0), v.at)
 		FROM v WHERE links.key = v.key`)
 	_, err := s.wr.ExecContext(ctx, b.String(), args...)
@@ -292,7 +386,13 @@ func wrap(err error) error {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+		case sqlite3.SQLITE_FULL:
+			return links.Wrap(err, links.DiskFull, "disk full: the database cannot grow; free space on its volume")
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return links.Wrap(err, links.Unavailable, "database is busy (another process is writing); try again")
+		case sqlite3.SQLITE_READONLY:
+			return links.Wrap(err, links.Unavailable, "database is read-only")
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
 			return links.Wrap(err, links.Unavailable, "database unavailable")
 		}
 	}

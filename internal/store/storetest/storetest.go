@@ -31,7 +31,9 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"ListSearchSort", testList},
 		{"Each", testEach},
 		{"ImportUpsertAllOrNothing", testImport},
+		{"ImportWithoutStats", testImportWithoutStats},
 		{"AddClicks", testAddClicks},
+		{"AddClicksSaturates", testAddClicksSaturates},
 		{"AddClicksConcurrent", testAddClicksConcurrent},
 		{"Version", testVersion},
 		{"SchemaVersion", testSchemaVersion},
@@ -241,7 +243,7 @@ func testImport(t *testing.T, s links.Store) {
 	imp[1].Clicks = 7
 	imp[1].LastClickedAt = t0
 	imp[1].Owner = "carol"
-	if err := s.Import(ctx, imp); err != nil {
+	if err := s.Import(ctx, imp, links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, "replace")
@@ -259,11 +261,72 @@ func testImport(t *testing.T, s links.Store) {
 	bad := []links.Link{mk("newone", "https://n.example"), mk("another", "https://b.example")}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Import(cctx, bad); err == nil {
+	if err := s.Import(cctx, bad, links.ImportOptions{Stats: true}); err == nil {
 		t.Fatal("import with a cancelled context succeeded")
 	}
 	if _, err := s.Get(ctx, "newone"); links.ErrorCode(err) != links.NotFound {
 		t.Fatalf("failed import stored part of its batch: %v", err)
+	}
+}
+
+// Without Stats, an import changes what a link says, never its clicks, last
+// click or creation time; new links are stored as given.
+func testImportWithoutStats(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	old := mk("old", "https://old.example")
+	mustCreate(t, s, old)
+	if err := s.AddClicks(ctx, []links.Click{{Key: "old", N: 4, Last: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Hour)
+	upd := mk("Old", "https://new.example")
+	upd.Clicks, upd.LastClickedAt, upd.CreatedAt, upd.UpdatedAt = links.MaxClicks, later, later, later
+	fresh := mk("fresh", "https://fresh.example")
+	fresh.CreatedAt, fresh.UpdatedAt = later, later
+	if err := s.Import(ctx, []links.Link{upd, fresh}, links.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Old" || got.URL != "https://new.example" || !got.UpdatedAt.Equal(later) {
+		t.Fatalf("import without stats did not update the link: %+v", got)
+	}
+	if got.Clicks != 4 || !got.LastClickedAt.Equal(t0) || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("import without stats changed clicks or times: %+v", got)
+	}
+	got, _ = s.Get(ctx, "fresh")
+	if got.Clicks != 0 || !got.LastClickedAt.IsZero() || !got.CreatedAt.Equal(later) {
+		t.Fatalf("new link of an import without stats: %+v", got)
+	}
+}
+
+// A flush never overflows: a count at or near the maximum saturates, and
+// the other counts of the same flush are written.
+func testAddClicksSaturates(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	top, near := mk("top", "https://top.example"), mk("near", "https://near.example")
+	top.Clicks, near.Clicks = links.MaxClicks, links.MaxClicks-1
+	if err := s.Import(ctx, []links.Link{top, near, mk("small", "https://small.example")}, links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		err := s.AddClicks(ctx, []links.Click{{Key: "top", N: 5, Last: t0}, {Key: "near", N: links.MaxClicks, Last: t0}, {Key: "small", N: 2, Last: t0}})
+		if err != nil {
+			t.Fatalf("flush onto a saturated count: %v", err)
+		}
+	}
+	for key, want := range map[string]int64{"top": links.MaxClicks, "near": links.MaxClicks, "small": 4} {
+		got, err := s.Get(ctx, key)
+		if err != nil || got.Clicks != want {
+			t.Errorf("%s: %d clicks, %v; want %d", key, got.Clicks, err, want)
+		}
+	}
+	// And the links still read back in a listing and an export.
+	ls, err := s.List(ctx, links.ListOptions{Sort: links.SortPopular})
+	if err != nil || len(ls) != 3 {
+		t.Fatalf("List after saturation: %d links, %v", len(ls), err)
 	}
 }
 
