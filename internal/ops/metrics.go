@@ -79,11 +79,12 @@ func NewMetrics(opt MetricsOptions) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	bi := buildinfo.Get()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "signpost_build_info",
 		Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{
-			"version": buildinfo.Version, "revision": buildinfo.Revision, "goversion": buildinfo.GoVersion(),
+			"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion,
 		},
 	})
 	buildInfo.Set(1)
