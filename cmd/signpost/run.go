@@ -25,6 +25,7 @@ Commands:
   import       read NDJSON links from FILE or - (stdin), all or nothing
   migrate      apply database migrations and print the schema version
   healthcheck  exit 0 when the local server's /healthz answers 200 (for Docker HEALTHCHECK)
+  backup       copy the SQLite database to FILE, safely while the server runs
   version      print version, revision, build date and Go version (also --version)
 
 Run 'signpost <command> --help' for its flags. Every flag also reads an
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		return version(rest, getenv, stdout)
 	case "--version", "-version":

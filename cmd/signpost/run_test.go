@@ -234,7 +234,7 @@ func TestCLIUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"serve", "export", "import", "migrate", "healthcheck", "version"} {
+	for _, cmd := range []string{"serve", "export", "import", "migrate", "healthcheck", "backup", "version"} {
 		code, out, _ := runCLI(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: signpost "+cmd) {
 			t.Errorf("%s --help: %d %q", cmd, code, out)
