@@ -24,7 +24,8 @@
 #      cached in $SIGNPOST_TOOLS_BIN): `promtool check rules` and `promtool test
 #      rules` on deploy/prometheus/alerts.yaml and on the chart's rendered
 #      PrometheusRule, and every dashboard query parsed as PromQL;
-#   7. packages the chart as `helm package` does for the OCI registry;
+#   7. packages the chart as `helm package` does for the OCI registry (the Go
+#      tests push it with scripts/publish-chart.sh to a registry on loopback);
 #   8. checks that the service binary's module has no Kubernetes dependency.
 #
 # Cold (nothing cached, 2 cores): ~10 minutes, mostly building tools once
@@ -226,7 +227,8 @@ for kv in "${KUBE_ALL[@]}"; do
 done
 
 step "go test ./... in $VALIDATE_MOD (strict decoding, chart/kustomize agreement, binary consistency)"
-(cd "$VALIDATE_MOD" && go vet ./... && go test -count=1 -v ./...) >"$WORK/gotest.log" 2>&1 || {
+# HELM_BIN: the chart is pushed to, and pulled from, an OCI registry on loopback.
+(cd "$VALIDATE_MOD" && go vet ./... && HELM_BIN=$HELM go test -count=1 -v ./...) >"$WORK/gotest.log" 2>&1 || {
   grep -vE '^(=== (RUN|PAUSE|CONT)|\s+--- PASS)' "$WORK/gotest.log"; fail "go test in $VALIDATE_MOD"; }
 grep -E '^(--- |ok|FAIL|PASS)' "$WORK/gotest.log"
 grep -E '^\s+binary_test.go:[0-9]+: ready' "$WORK/gotest.log" | sed 's/^ */     /' || true
