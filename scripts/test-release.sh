@@ -10,8 +10,8 @@
 #      archive holds LICENSE, the README and the binary, and that the
 #      linux/amd64 binary reports the version the archives are named with
 #      (it once said v0.0.0 against 0.0.1-next);
-#   3. builds signpost with plain `go build` in a clone tagged v9.9.9-test
-#      and checks that `signpost --version` reports v9.9.9-test and the
+#   3. builds signpost with plain `go build` in a clone tagged v0.99.0-test
+#      and checks that `signpost --version` reports v0.99.0-test and the
 #      commit from Go's build information, unstamped.
 #
 # Cold, GoReleaser's `go install` dominates (see docs/benchmarks.md,
@@ -71,13 +71,13 @@ grep -q "^revision: $(git -C "$WORK/src" rev-parse HEAD)$" <<<"$out" || fail "th
 ok "the snapshot binary says v$version, as its archive"
 
 step "go build in a tagged clone: the version comes from Go's build information"
-git -C "$WORK/src" -c user.name=test -c user.email=test@example.invalid tag -a v9.9.9-test -m test
-(cd "$WORK/src" && GOFLAGS=-buildvcs=true CGO_ENABLED=0 go build -o "$WORK/plain" ./cmd/signpost)
+git -C "$WORK/src" -c user.name=test -c user.email=test@example.invalid tag -a v0.99.0-test -m test
+(cd "$WORK/src" && GOFLAGS=-buildvcs=true CGO_ENABLED=0 go build -trimpath -o "$WORK/plain" ./cmd/signpost)
 out=$("$WORK/plain" --version)
 echo "$out" | sed 's/^/     /'
-grep -qx "signpost v9.9.9-test" <<<"$out" || fail "an unstamped build at tag v9.9.9-test says $(head -n1 <<<"$out")"
+grep -qx "signpost v0.99.0-test" <<<"$out" || fail "an unstamped build at tag v0.99.0-test says $(head -n1 <<<"$out")"
 grep -q "^revision: $(git -C "$WORK/src" rev-parse HEAD)$" <<<"$out" || fail "an unstamped build does not report its commit"
-ok "an unstamped go build says v9.9.9-test and its commit"
+ok "an unstamped go build says v0.99.0-test and its commit"
 
 step "done"
 echo "test-release: $passed passed, 0 failed in $(($(date +%s) - started))s"
