@@ -10,7 +10,7 @@ IMAGE ?= signpost:$(VERSION)
 DOCKER_BUILD_FLAGS ?=
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
 
-.PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s bench dist dist-upx image
+.PHONY: help run build test test-short test-postgres test-browser test-docker test-k8s test-release bench dist dist-upx image
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -36,8 +36,11 @@ test-browser: ## the headless Chromium test
 test-docker: ## build and run the image with a real Docker engine
 	scripts/test-docker.sh
 
-test-k8s: ## lint, render and validate the Helm chart and manifests
+test-k8s: ## lint, render and validate the Helm chart and manifests, promtool the alerts
 	scripts/test-k8s.sh
+
+test-release: ## goreleaser check and a snapshot build of the release
+	scripts/test-release.sh
 
 bench: ## redirect throughput vs a bare net/http server (wrk), and Go benchmarks
 	bench/redirect.sh

@@ -9,10 +9,14 @@
 #      conformance suite runs on both backends, the replica and outage tests
 #      and the real-browser test run), then the core packages under -race
 #   3. the container proof (scripts/test-docker.sh)
-#   4. the Kubernetes manifests and Helm chart checks (scripts/test-k8s.sh)
-#   5. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   4. the release configuration: goreleaser check and a snapshot build
+#      (scripts/test-release.sh; after docker, whose `make dist` warms the
+#      Go build cache for the five platforms)
+#   5. the Kubernetes manifests, Helm chart, alerts and dashboard checks
+#      (scripts/test-k8s.sh)
+#   6. a short redirect benchmark (bench/redirect.sh), printed, not gated
 #
-# SKIP="docker k8s bench" skips stages by name (for a quick local run).
+# SKIP="docker release k8s bench" skips stages by name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -95,6 +99,7 @@ else
 	failures+=("postgres-start")
 fi
 stage docker scripts/test-docker.sh
+stage release scripts/test-release.sh
 stage k8s scripts/test-k8s.sh
 stage bench bench
 

@@ -20,9 +20,16 @@
 #      memory arithmetic, plain manifests == chart default render, and the
 #      consistency checks against the real binary (env names in `serve --help`,
 #      probe paths answered by `signpost serve`, exit 0 on SIGTERM);
-#   6. checks that the service binary's module has no Kubernetes dependency.
+#   6. checks the alerting rules and the dashboard with promtool (built once,
+#      cached in $SIGNPOST_TOOLS_BIN): `promtool check rules` and `promtool test
+#      rules` on deploy/prometheus/alerts.yaml and on the chart's rendered
+#      PrometheusRule, and every dashboard query parsed as PromQL;
+#   7. packages the chart as `helm package` does for the OCI registry (the Go
+#      tests push it with scripts/publish-chart.sh to a registry on loopback);
+#   8. checks that the service binary's module has no Kubernetes dependency.
 #
-# Cold (nothing cached, 2 cores): ~10 minutes, mostly building tools once.
+# Cold (nothing cached, 2 cores): ~10 minutes, mostly building tools once
+# (promtool adds a few: it is built without Prometheus' service discovery).
 # Warm: well under a minute. Exits non-zero on the first failing step.
 set -euo pipefail
 
@@ -31,6 +38,7 @@ cd "$ROOT"
 
 TOOLS_BIN=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
 KUBECTL_VALIDATE_VERSION=v0.0.4     # Kubernetes 1.23–1.30 schemas built in
+PROMTOOL_VERSION=v0.316.0           # github.com/prometheus/prometheus (Prometheus 3.16)
 KUBE_CURRENT=1.30                   # newest schema kubectl-validate ships; has the preStop sleep action
 KUBE_OLD=1.27                       # no preStop sleep: the chart falls back to SHUTDOWN_DELAY
 CHART=deploy/helm/signpost
@@ -90,9 +98,20 @@ if ! has_module "$KUBECTL_VALIDATE" sigs.k8s.io/kubectl-validate "$KUBECTL_VALID
   GOBIN=$TOOLS_BIN go install "sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
   echo "built kubectl-validate in $(($(date +%s) - t0))s"
 fi
+PROMTOOL=$TOOLS_BIN/promtool
+if ! has_module "$PROMTOOL" github.com/prometheus/prometheus "$PROMTOOL_VERSION"; then
+  echo "building promtool $PROMTOOL_VERSION (first time only, a few minutes)"
+  t0=$(date +%s)
+  # remove_all_sd leaves out Prometheus' service discovery (cloud SDKs,
+  # Kubernetes client): promtool's rule checks and tests do not need it,
+  # and it is most of the build.
+  GOBIN=$TOOLS_BIN go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+  echo "built promtool in $(($(date +%s) - t0))s"
+fi
 "$HELM" version --short
 echo "kustomize $("$KUSTOMIZE" version)"
 echo "kubectl-validate $KUBECTL_VALIDATE_VERSION"
+echo "promtool $PROMTOOL_VERSION"
 
 step "signpost binary"
 SIGNPOST_BIN=${SIGNPOST_BIN:-$WORK/signpost}
@@ -127,6 +146,15 @@ done
 grep -q '^kind: ServiceMonitor' "$WORK/crd/chart-servicemonitor.yaml" || fail "no ServiceMonitor with --api-versions monitoring.coreos.com/v1/ServiceMonitor"
 grep -q '^kind: ServiceMonitor' "$WORK/$KUBE_CURRENT/chart-servicemonitor-ingress.yaml" && fail "ServiceMonitor rendered without its API"
 echo "ok   ServiceMonitor only with monitoring.coreos.com/v1 available"
+# The same for the PrometheusRule and the HTTPRoute of ci/extensions-values.yaml.
+"$HELM" template signpost "$CHART" --namespace signpost -f "$CHART/ci/extensions-values.yaml" \
+  --api-versions monitoring.coreos.com/v1/PrometheusRule --api-versions gateway.networking.k8s.io/v1/HTTPRoute \
+  >"$WORK/crd/chart-extensions.yaml"
+for kind in PrometheusRule HTTPRoute; do
+  grep -q "^kind: $kind" "$WORK/crd/chart-extensions.yaml" || fail "no $kind with its API available"
+  grep -q "^kind: $kind" "$WORK/$KUBE_CURRENT/chart-extensions.yaml" && fail "$kind rendered without its API"
+done
+echo "ok   PrometheusRule and HTTPRoute only with their APIs available"
 # topologySpreadConstraints[].matchLabelKeys is unknown before 1.25 and off before 1.27.
 for kv in "${KUBE_ALL[@]}"; do
   n=$(grep -c 'matchLabelKeys:' "$WORK/$kv/chart-default.yaml" || true)
@@ -152,6 +180,9 @@ refuse readOnlyRootFileSystem --set securityContext.readOnlyRootFileSystem=true
 refuse LOG_LEVL --set env.LOG_LEVL=debug
 refuse "use metrics.port" --set env.METRICS_ADDR=:9090
 refuse "metrics.port 8080 is also service.targetPort" --set metrics.port=8080
+refuse "extraEnv HTTP_ADDR is set by the chart" --set 'extraEnv[0].name=HTTP_ADDR' --set 'extraEnv[0].value=:1'
+refuse "imagePullPolcy" --set 'extraContainers[0].name=p' --set 'extraContainers[0].image=x' --set 'extraContainers[0].imagePullPolcy=Always'
+refuse "needs httpRoute.parentRefs" --set httpRoute.enabled=true
 oldest_minor=${KUBE_OLDEST#1.}
 refuse "chart requires kubeVersion" --kube-version "1.$((oldest_minor - 1)).0"
 
@@ -196,13 +227,74 @@ for kv in "${KUBE_ALL[@]}"; do
 done
 
 step "go test ./... in $VALIDATE_MOD (strict decoding, chart/kustomize agreement, binary consistency)"
-(cd "$VALIDATE_MOD" && go vet ./... && go test -count=1 -v ./...) >"$WORK/gotest.log" 2>&1 || {
+# HELM_BIN: the chart is pushed to, and pulled from, an OCI registry on loopback.
+(cd "$VALIDATE_MOD" && go vet ./... && HELM_BIN=$HELM go test -count=1 -v ./...) >"$WORK/gotest.log" 2>&1 || {
   grep -vE '^(=== (RUN|PAUSE|CONT)|\s+--- PASS)' "$WORK/gotest.log"; fail "go test in $VALIDATE_MOD"; }
 grep -E '^(--- |ok|FAIL|PASS)' "$WORK/gotest.log"
 grep -E '^\s+binary_test.go:[0-9]+: ready' "$WORK/gotest.log" | sed 's/^ */     /' || true
 if grep -qE -- '--- SKIP' "$WORK/gotest.log"; then
   grep -E -- '--- SKIP' "$WORK/gotest.log"; fail "a deploy/validate test was skipped"
 fi
+
+step "promtool: alerting rules and dashboard queries"
+PROM=$WORK/prometheus
+mkdir -p "$PROM/plain" "$PROM/chart" "$PROM/chart-scoped"
+cp deploy/prometheus/alerts.yaml deploy/prometheus/alerts_test.yaml "$PROM/plain/"
+# The chart's PrometheusRule: its spec is a rules file. Unscoped it must
+# pass the same unit tests (whose series span several namespaces); scoped
+# to its namespace (the default) it must still be valid PromQL, and
+# deploy/validate checks that the scoping adds only the namespace matchers.
+prometheus_rule() { # DIR helm-args...
+  local dir=$1; shift
+  "$HELM" template signpost "$CHART" --namespace signpost --set prometheusRule.enabled=true "$@" \
+    --api-versions monitoring.coreos.com/v1/PrometheusRule --show-only templates/prometheusrule.yaml \
+    | sed -n '/^spec:$/,$p' | sed '1d; s/^  //' >"$PROM/$dir/alerts.yaml"
+  grep -q '^groups:' "$PROM/$dir/alerts.yaml" || fail "could not cut the rules out of the rendered PrometheusRule ($dir)"
+}
+prometheus_rule chart --set prometheusRule.scopeToNamespace=false
+prometheus_rule chart-scoped
+cp deploy/prometheus/alerts_test.yaml "$PROM/chart/"
+for d in plain chart chart-scoped; do
+  "$PROMTOOL" check rules "$PROM/$d/alerts.yaml" || fail "promtool check rules ($d)"
+done
+for d in plain chart; do
+  (cd "$PROM/$d" && "$PROMTOOL" test rules alerts_test.yaml) || fail "promtool test rules ($d)"
+done
+echo "ok   alerts.yaml and the chart's PrometheusRule pass promtool check rules and promtool test rules"
+# A rules file that breaks must fail, or the checks above prove nothing.
+sed 's/> 0.05$/> 0.50/' "$PROM/plain/alerts.yaml" >"$PROM/broken.yaml"
+mkdir -p "$PROM/broken" && mv "$PROM/broken.yaml" "$PROM/broken/alerts.yaml" && cp deploy/prometheus/alerts_test.yaml "$PROM/broken/"
+if (cd "$PROM/broken" && "$PROMTOOL" test rules alerts_test.yaml) >"$PROM/broken.log" 2>&1; then
+  fail "promtool test rules passed with a 50% threshold"
+fi
+echo "ok   promtool test rules fails when a threshold changes"
+# Every dashboard query, with Grafana's variables filled in, as a recording
+# rule: promtool parses each one as PromQL.
+python3 - deploy/grafana/signpost.json >"$PROM/dashboard-rules.yaml" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("groups:\n  - name: dashboard\n    rules:")
+n = 0
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        e = t["expr"].replace("$__rate_interval", "5m").replace("$namespace", ".*").replace("$pod", ".*")
+        n += 1
+        print("      - record: dashboard:query_%d\n        expr: %s" % (n, json.dumps(e)))
+PY
+"$PROMTOOL" check rules "$PROM/dashboard-rules.yaml" || fail "a dashboard query is not valid PromQL"
+echo "ok   $(grep -c 'record:' "$PROM/dashboard-rules.yaml") dashboard queries parse as PromQL"
+
+step "helm package (the OCI artifact)"
+"$HELM" package "$CHART" --destination "$WORK/package" >/dev/null || fail "helm package"
+CHART_VERSION=$(sed -n 's/^version: *//p' "$CHART/Chart.yaml")
+PKG=$WORK/package/signpost-$CHART_VERSION.tgz
+[ -f "$PKG" ] || fail "helm package did not write signpost-$CHART_VERSION.tgz"
+tar -tzf "$PKG" >"$WORK/package.list"
+for f in Chart.yaml values.yaml values.schema.json README.md files/alerts.yaml files/dashboard.json templates/prometheusrule.yaml; do
+  grep -qx "signpost/$f" "$WORK/package.list" || fail "the chart package lacks $f"
+done
+grep -q '^signpost/ci/' "$WORK/package.list" && fail "the chart package carries the test values in ci/"
+echo "ok   signpost-$CHART_VERSION.tgz: $(wc -l <"$WORK/package.list") files, README and the alert and dashboard files in, ci/ out"
 
 step "the service module has no Kubernetes dependency"
 # A failing go list must fail the run, not look like "no Kubernetes package".

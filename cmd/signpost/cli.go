@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +49,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	if out != "" {
 		// Write next to the destination and rename, so a failed export never
 		// leaves a truncated file where a good one was.
-		f, err = os.CreateTemp(dirOf(out), ".signpost-export-*")
+		f, err = createTemp(out)
 		if err != nil {
 			return err
 		}
@@ -76,6 +79,37 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stderr, "skipped %d stored links that cannot be read (logged above); repair or delete their rows\n", k)
 	}
 	return nil
+}
+
+// createTemp creates a new file next to path for writing, with the mode a
+// plain create gives (0666 less the umask: 0644 usually), or path's own
+// mode when it exists; os.CreateTemp would make it 0600.
+func createTemp(path string) (*os.File, error) {
+	mode := os.FileMode(0o666)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	for range 10 {
+		var b [6]byte
+		rand.Read(b[:])
+		f, err := os.OpenFile(dirOf(path)+".signpost-export-"+hex.EncodeToString(b[:]), os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if mode != 0o666 {
+			// An existing file's mode, which the umask may have narrowed.
+			if err := f.Chmod(mode); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("export: no free temporary name next to %s", path)
 }
 
 func dirOf(path string) string {
@@ -196,13 +230,12 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	_, port, err := net.SplitHostPort(c.HTTPAddr)
+	url, err := healthcheckURL(c.HTTPAddr)
 	if err != nil {
-		return &config.UsageError{Msg: fmt.Sprintf("invalid HTTP_ADDR %q", c.HTTPAddr)}
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
@@ -217,4 +250,21 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// healthcheckURL is the /healthz URL of a server listening on addr (the
+// HTTP_ADDR syntax): the host it names, or loopback when it names every
+// interface (":8080", "0.0.0.0:8080", "[::]:8080"), in the same IP family.
+func healthcheckURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "", &config.UsageError{Msg: fmt.Sprintf("invalid HTTP_ADDR %q", addr)}
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
 }

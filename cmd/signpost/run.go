@@ -25,7 +25,8 @@ Commands:
   import       read NDJSON links from FILE or - (stdin), all or nothing
   migrate      apply database migrations and print the schema version
   healthcheck  exit 0 when the local server's /healthz answers 200 (for Docker HEALTHCHECK)
-  version      print version, revision, build date and Go version
+  backup       copy the SQLite database to FILE, safely while the server runs
+  version      print version, revision, build date and Go version (also --version)
 
 Run 'signpost <command> --help' for its flags. Every flag also reads an
 environment variable, named in the help.
@@ -48,8 +49,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		return version(rest, getenv, stdout)
+	case "--version", "-version":
+		if len(rest) > 0 {
+			return &config.UsageError{Msg: fmt.Sprintf("%s takes no arguments", cmd), Usage: usage}
+		}
+		return version(nil, getenv, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -106,7 +114,7 @@ func version(args []string, getenv func(string) string, stdout io.Writer) error 
 	if _, _, err := config.Parse("version", "version", args, getenv, []string{}, stdout, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "signpost %s\nrevision: %s\nbuilt: %s\ngo: %s\n",
-		buildinfo.Version, buildinfo.Revision, buildinfo.Date, buildinfo.GoVersion())
+	bi := buildinfo.Get()
+	fmt.Fprintf(stdout, "signpost %s\nrevision: %s\nbuilt: %s\ngo: %s\n", bi.Version, bi.Revision, bi.Date, bi.GoVersion)
 	return nil
 }

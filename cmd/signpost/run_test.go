@@ -234,7 +234,7 @@ func TestCLIUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"serve", "export", "import", "migrate", "healthcheck", "version"} {
+	for _, cmd := range []string{"serve", "export", "import", "migrate", "healthcheck", "backup", "version"} {
 		code, out, _ := runCLI(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: signpost "+cmd) {
 			t.Errorf("%s --help: %d %q", cmd, code, out)
@@ -252,5 +252,13 @@ func TestVersionUnstamped(t *testing.T) {
 	code, out, _ := runCLI(t, nil, "version")
 	if code != 0 || !strings.Contains(out, "signpost dev") || !strings.Contains(out, "go: go1.") {
 		t.Fatalf("version: %d %q", code, out)
+	}
+	for _, flag := range []string{"--version", "-version"} {
+		if code, out2, errs := runCLI(t, nil, flag); code != 0 || out2 != out {
+			t.Errorf("signpost %s: exit %d %q %q, want what `signpost version` prints", flag, code, out2, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, nil, "--version", "extra"); code != 2 || !strings.Contains(errs, "takes no arguments") {
+		t.Errorf("signpost --version extra: exit %d %q, want 2", code, errs)
 	}
 }

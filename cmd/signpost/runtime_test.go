@@ -489,7 +489,7 @@ func testHealthcheck(t *testing.T, bin string) {
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer healthy.Close()
 	_, port, _ = net.SplitHostPort(hostPort(t, healthy.URL))
-	// HTTP_ADDR's host is ignored: the check always asks 127.0.0.1.
+	// A wildcard host means loopback.
 	if code, _, errOut := runCmd(t, bin, map[string]string{"HTTP_ADDR": "0.0.0.0:" + port}, "healthcheck"); code != 0 {
 		t.Errorf("healthcheck against a 200: exit %d %q, want 0", code, errOut)
 	}

@@ -394,9 +394,15 @@ func TestIngressAndServiceMonitor(t *testing.T) {
 	io, _ := strictDecode(ings[0])
 	ing := io.(*networkingv1.Ingress)
 	be := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
-	if *ing.Spec.IngressClassName != "nginx" || ing.Spec.Rules[0].Host != "go.example.com" || be.Name != "signpost" || be.Port.Name != "http" ||
-		len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "go-example-com-tls" {
+	if *ing.Spec.IngressClassName != "nginx" || len(ing.Spec.Rules) != 2 || ing.Spec.Rules[0].Host != "go" || ing.Spec.Rules[1].Host != "go.example.com" ||
+		be.Name != "signpost" || be.Port.Name != "http" ||
+		len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "go-example-com-tls" || ing.Spec.TLS[0].Hosts[0] != "go.example.com" {
 		t.Errorf("ingress = %s", toYAML(ing.Spec))
+	}
+	// The values' own example serves Host: go, what a browser sends for go/docs.
+	ings = find(mustRender(t, renderOpts{Set: []string{"ingress.enabled=true"}}), "Ingress")
+	if len(ings) != 1 || ings[0].Data["spec"].(map[string]any)["rules"].([]any)[0].(map[string]any)["host"] != "go" {
+		t.Errorf("ingress.enabled=true with the default hosts: %s", toYAML(ings))
 	}
 }
 

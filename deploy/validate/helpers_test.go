@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -190,9 +191,14 @@ func strictDecode(o object) (runtime.Object, error) {
 	}
 	gvk := gv.WithKind(tm.Kind)
 	var into runtime.Object
-	if gvk == monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.ServiceMonitorsKind) {
+	switch gvk {
+	case monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.ServiceMonitorsKind):
 		into = &monitoringv1.ServiceMonitor{}
-	} else {
+	case monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusRuleKind):
+		into = &monitoringv1.PrometheusRule{}
+	case gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"):
+		into = &gatewayv1.HTTPRoute{}
+	default:
 		into, err = scheme.Scheme.New(gvk)
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): not a known Kubernetes API type: %w", o.Key(), o.Source, err)
@@ -279,13 +285,24 @@ func chartVariants(t *testing.T) []variant {
 		for _, f := range files {
 			rel, _ := filepath.Rel(chartDir, f)
 			opts := renderOpts{ValueFiles: []string{rel}, KubeVersion: kv}
-			if strings.Contains(f, "servicemonitor") {
-				opts.APIVersions = []string{"monitoring.coreos.com/v1/ServiceMonitor"}
-			}
+			opts.APIVersions = crdAPIs(f)
 			vs = append(vs, variant{Name: strings.TrimSuffix(filepath.Base(f), "-values.yaml") + "@" + kv, Opts: opts})
 		}
 	}
 	return vs
+}
+
+// crdAPIs lists the custom resource APIs a ci values file's render is
+// given (helm template --api-versions), so that it renders the objects of
+// those kinds; scripts/test-k8s.sh gives the same.
+func crdAPIs(valuesFile string) []string {
+	switch {
+	case strings.Contains(valuesFile, "servicemonitor"):
+		return []string{"monitoring.coreos.com/v1/ServiceMonitor"}
+	case strings.Contains(valuesFile, "extensions"):
+		return []string{"monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule", "gateway.networking.k8s.io/v1/HTTPRoute"}
+	}
+	return nil
 }
 
 // toYAML is for failure messages.

@@ -11,6 +11,10 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // schemaNode is the part of a JSON schema these tests read.
@@ -30,12 +34,20 @@ func loadValuesSchema(t *testing.T) *schemaNode {
 	return &root
 }
 
-// jsonFields returns the JSON field names of a struct type and their types.
+// jsonFields returns the JSON field names of a struct type and their
+// types, with the fields of inlined embedded structs (a Volume's
+// VolumeSource) as its own.
 func jsonFields(st reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < st.NumField(); i++ {
 		f := st.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" && f.Anonymous {
+			for n, t := range jsonFields(f.Type) {
+				out[n] = t
+			}
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}
@@ -63,8 +75,8 @@ func checkAgainstType(t *testing.T, path string, n *schemaNode, typ reflect.Type
 		return
 	}
 	st, ok := structOf(typ)
-	if !ok {
-		return
+	if !ok || st == reflect.TypeFor[resource.Quantity]() || st == reflect.TypeFor[intstr.IntOrString]() {
+		return // scalars in JSON: "500m", 8080 or "http"
 	}
 	if n.Properties == nil {
 		if deep {
@@ -99,10 +111,13 @@ func checkAgainstType(t *testing.T, path string, n *schemaNode, typ reflect.Type
 	}
 }
 
-// The security contexts and tolerations in values.schema.json list exactly
-// the fields of their Kubernetes API types (k8s.io/api, this module's
-// version) and refuse others, so `securityContext.readOnlyRootFileSystem`
-// fails `helm template` instead of being dropped. Affinity is checked one level deep.
+// The security contexts, tolerations and the extension points
+// (extraEnv, extraContainers, the NetworkPolicy's peers, the HTTPRoute's
+// parentRefs, ...) in values.schema.json list exactly the fields of their
+// Kubernetes (and Gateway API) types, this module's versions, and refuse
+// others, so `securityContext.readOnlyRootFileSystem` fails `helm
+// template` instead of being dropped. Affinity, volumes and containers are
+// checked one level deep (kubectl-validate checks the rendered whole).
 func TestSchemaFollowsKubernetesTypes(t *testing.T) {
 	p := loadValuesSchema(t).Properties
 	for _, tc := range []struct {
@@ -115,6 +130,17 @@ func TestSchemaFollowsKubernetesTypes(t *testing.T) {
 		{"securityContext", p["securityContext"], reflect.TypeFor[corev1.SecurityContext](), true},
 		{"tolerations", p["tolerations"], reflect.TypeFor[[]corev1.Toleration](), true},
 		{"affinity", p["affinity"], reflect.TypeFor[corev1.Affinity](), false},
+		{"extraEnv", p["extraEnv"], reflect.TypeFor[[]corev1.EnvVar](), true},
+		{"extraVolumeMounts", p["extraVolumeMounts"], reflect.TypeFor[[]corev1.VolumeMount](), true},
+		{"extraVolumes", p["extraVolumes"], reflect.TypeFor[[]corev1.Volume](), false},
+		{"extraContainers", p["extraContainers"], reflect.TypeFor[[]corev1.Container](), false},
+		{"initContainers", p["initContainers"], reflect.TypeFor[[]corev1.Container](), false},
+		{"networkPolicy.ingressFrom", sub(p, "networkPolicy", "ingressFrom"), reflect.TypeFor[[]networkingv1.NetworkPolicyPeer](), true},
+		{"networkPolicy.metricsFrom", sub(p, "networkPolicy", "metricsFrom"), reflect.TypeFor[[]networkingv1.NetworkPolicyPeer](), true},
+		{"networkPolicy.extraIngressPorts", sub(p, "networkPolicy", "extraIngressPorts"), reflect.TypeFor[[]networkingv1.NetworkPolicyPort](), true},
+		{"networkPolicy.egress.to", sub(p, "networkPolicy", "egress", "to"), reflect.TypeFor[[]networkingv1.NetworkPolicyEgressRule](), true},
+		{"httpRoute.parentRefs", sub(p, "httpRoute", "parentRefs"), reflect.TypeFor[[]gatewayv1.ParentReference](), true},
+		{"httpRoute.matches", sub(p, "httpRoute", "matches"), reflect.TypeFor[[]gatewayv1.HTTPRouteMatch](), true},
 	} {
 		if tc.node == nil {
 			t.Errorf("values.schema.json has no %s", tc.key)
@@ -130,6 +156,19 @@ func TestSchemaFollowsKubernetesTypes(t *testing.T) {
 		}
 		checkAgainstType(t, tc.key, tc.node, tc.typ, tc.deep)
 	}
+}
+
+// sub walks down properties by key; nil when a key is missing.
+func sub(p map[string]*schemaNode, keys ...string) *schemaNode {
+	var n *schemaNode
+	for _, k := range keys {
+		if p == nil || p[k] == nil {
+			return nil
+		}
+		n = p[k]
+		p = n.Properties
+	}
+	return n
 }
 
 // A setting's line in `signpost serve --help`: "NAME (default ...)" under

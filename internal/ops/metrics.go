@@ -85,11 +85,12 @@ func NewMetrics(opt MetricsOptions) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	bi := buildinfo.Get()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "signpost_build_info",
 		Help: "Always 1; the labels say which build is running.",
 		ConstLabels: prometheus.Labels{
-			"version": buildinfo.Version, "revision": buildinfo.Revision, "goversion": buildinfo.GoVersion(),
+			"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion,
 		},
 	})
 	buildInfo.Set(1)
@@ -169,14 +170,16 @@ func NewMetrics(opt MetricsOptions) *Metrics {
 // Registry is the registry, for tests and for registering more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the registry in the Prometheus text (or OpenMetrics)
-// format.
+// Handler serves the registry in the Prometheus text format, or in
+// OpenMetrics when the scraper asks for it (Accept:
+// application/openmetrics-text), which is the format that carries exemplars.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(m.log.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
-		Registry:      m.reg,
-		Timeout:       10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelError),
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          m.reg,
+		Timeout:           10 * time.Second,
+		EnableOpenMetrics: true,
 	})
 }
 

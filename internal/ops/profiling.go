@@ -81,7 +81,8 @@ func StartProfiling(opt ProfilingOptions) (*Profiler, error) {
 		pass, _ = u.User.Password()
 		u.User = nil
 	}
-	tags := map[string]string{"version": buildinfo.Version}
+	version := buildinfo.Get().Version
+	tags := map[string]string{"version": version}
 	if opt.Env != "" {
 		tags["env"] = opt.Env
 	}
@@ -103,7 +104,7 @@ func StartProfiling(opt ProfilingOptions) (*Profiler, error) {
 		runtime.SetBlockProfileRate(0)
 		return nil, fmt.Errorf("start continuous profiling: %w", err)
 	}
-	opt.Log.Info("continuous profiling on", "server", u.Redacted(), "env", opt.Env, "version", buildinfo.Version,
+	opt.Log.Info("continuous profiling on", "server", u.Redacted(), "env", opt.Env, "version", version,
 		"mutex_profile_fraction", mutexFraction, "block_profile_rate", blockRate)
 	return &Profiler{p: p, log: opt.Log}, nil
 }

@@ -132,7 +132,7 @@ func TestProfilingPushesTheTenProfileTypes(t *testing.T) {
 	seen := map[string]bool{}
 	for _, u := range rec.uploads {
 		name := u.query.Get("name")
-		if !strings.HasPrefix(name, "signpost{") || !strings.Contains(name, "env=staging") || !strings.Contains(name, "version="+buildinfo.Version) {
+		if !strings.HasPrefix(name, "signpost{") || !strings.Contains(name, "env=staging") || !strings.Contains(name, "version="+buildinfo.Get().Version) {
 			t.Errorf("push name %q lacks the app name or the env/version tags", name)
 		}
 		if u.user != "tenant" || u.pass != "s3cret" {

@@ -27,8 +27,9 @@ func LogStartup(log *slog.Logger, c config.Config) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		procsFrom = "GOMAXPROCS"
 	}
+	bi := buildinfo.Get()
 	attrs := []any{
-		"version", buildinfo.Version, "revision", buildinfo.Revision, "go", buildinfo.GoVersion(),
+		"version", bi.Version, "revision", bi.Revision, "go", bi.GoVersion,
 		"GOMAXPROCS", runtime.GOMAXPROCS(0), "GOMAXPROCS_source", procsFrom,
 		"GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOMEMLIMIT_source", memLimitSource(limit != math.MaxInt64),
 		"GOGC", gogc,

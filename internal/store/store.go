@@ -71,3 +71,18 @@ func Open(ctx context.Context, url string, opt Options) (Store, error) {
 		})
 	}
 }
+
+// Backup writes a consistent copy of the database url names to dest, while
+// a server may be using it. Only SQLite is copied this way; PostgreSQL has
+// pg_dump, which knows its roles, extensions and transaction snapshots.
+func Backup(ctx context.Context, url, dest string) (sqlite.BackupResult, error) {
+	kind, path, err := Kind(url)
+	if err != nil {
+		return sqlite.BackupResult{}, err
+	}
+	if kind != "sqlite" {
+		return sqlite.BackupResult{}, links.Errorf(links.Invalid,
+			"backup copies SQLite databases; for PostgreSQL use pg_dump (docs/operations.md, \"Backup and restore\"), or `signpost export` for a portable copy of the links")
+	}
+	return sqlite.Backup(ctx, path, dest)
+}

@@ -130,4 +130,35 @@ JSON Schema cannot compare two values, so the range is in the schema and this he
 {{- if and .Values.pyroscope.enabled (not .Values.pyroscope.server) }}
 {{- fail "pyroscope.enabled=true needs pyroscope.server" }}
 {{- end }}
+{{- /* extraEnv adds variables; it must not set one twice (Kubernetes keeps the last, silently). */}}
+{{- $seen := list }}
+{{- range .Values.extraEnv }}
+{{- if hasKey $reserved .name }}
+{{- fail (printf "extraEnv %s is set by the chart; use %s instead (see values.yaml)" .name (get $reserved .name)) }}
+{{- end }}
+{{- if or (hasKey $.Values.env .name) (has .name $fromSecrets) }}
+{{- fail (printf "extraEnv %s is also set in env or secrets" .name) }}
+{{- end }}
+{{- if has .name $seen }}
+{{- fail (printf "extraEnv %s appears twice" .name) }}
+{{- end }}
+{{- $seen = append $seen .name }}
+{{- end }}
+{{- /* Names the chart gives its own volumes and container. */}}
+{{- range .Values.extraVolumes }}
+{{- if has .name (list "tmp" "data") }}
+{{- fail (printf "extraVolumes: the name %q is the chart's own volume; pick another" .name) }}
+{{- end }}
+{{- end }}
+{{- range concat .Values.extraContainers .Values.initContainers }}
+{{- if eq .name "signpost" }}
+{{- fail "extraContainers/initContainers: the name \"signpost\" is the chart's own container; pick another" }}
+{{- end }}
+{{- end }}
+{{- if and (ne .Values.service.targetPortName "http") .Values.metrics.serviceMonitor.enabled (not .Values.metrics.port) }}
+{{- fail (printf "service.targetPortName is %q, so the Service's http port reaches that container, not signpost: set metrics.port for the ServiceMonitor to scrape signpost directly" .Values.service.targetPortName) }}
+{{- end }}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
+{{- fail "httpRoute.enabled=true needs httpRoute.parentRefs: the Gateway (and listener) to attach the route to" }}
+{{- end }}
 {{- end }}
