@@ -70,6 +70,9 @@ func TestHealthcheckFollowsIPv6Host(t *testing.T) {
 func TestExportFileMode(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "m.db")}
+	if code, _, errs := runCLI(t, env, "migrate"); code != 0 { // export opens the database read-only: it must exist
+		t.Fatal(errs)
+	}
 	umask := syscall.Umask(0o022)
 	defer syscall.Umask(umask)
 	out := filepath.Join(dir, "links.ndjson")
