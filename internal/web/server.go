@@ -51,6 +51,8 @@ type Server struct {
 	h      http.Handler
 	// redirectH is the "GET /" route's handler with its middleware.
 	redirectH http.Handler
+	// patterns are the registered patterns, for the routing test.
+	patterns []string
 }
 
 // New parses the embedded templates and builds the handler.
@@ -88,7 +90,7 @@ func New(opt Options) (*Server, error) {
 	site, apiH := cop.Handler(mux), cop.Handler(api)
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
+		case isLinkRequest(r):
 			// Redirects: the same handler and middleware the mux would
 			// pick. Safe methods need no CSRF check.
 			s.redirectH.ServeHTTP(w, r)
