@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/term"
@@ -41,7 +42,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	if out != "" {
 		// Write next to the destination and rename, so a failed export never
 		// leaves a truncated file where a good one was.
-		f, err = os.CreateTemp(dirOf(out), ".signpost-export-*")
+		f, err = os.CreateTemp(filepath.Dir(out), ".signpost-export-*")
 		if err != nil {
 			return err
 		}
@@ -68,15 +69,6 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stderr, "exported %d links to %s\n", n, dest)
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
