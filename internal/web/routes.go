@@ -42,7 +42,8 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	// link called "-".
 	handle("GET /-/", s.uiNotFound)
 
-	// Everything else is a link.
+	// The root is the UI's front door; everything else is a link.
+	handle("GET /{$}", s.root)
 	s.redirectH = handle("GET /", s.redirect)
 
 	// JSON API, on a mux of its own: without "GET /" there, each path can
@@ -90,7 +91,7 @@ func isLinkRequest(r *http.Request) bool {
 // isLinkPath reports whether path, clean and under no other route, is a
 // link's.
 func isLinkPath(path string) bool {
-	if path == "" || path[0] != '/' || !isCleanPath(path) {
+	if len(path) < 2 || path[0] != '/' || !isCleanPath(path) {
 		return false
 	}
 	switch {

@@ -168,6 +168,11 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/-/?deleted="+url.QueryEscape(r.PathValue("name")), http.StatusSeeOther)
 }
 
+// root sends go/ to the UI.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/-/", http.StatusFound)
+}
+
 // uiNotFound answers a path under /-/ that is no page of the UI.
 func (s *Server) uiNotFound(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusNotFound, "There is no page "+r.URL.Path+"; the links are at /-/.")
