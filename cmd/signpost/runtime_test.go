@@ -426,7 +426,7 @@ func testSecondSignal(t *testing.T, bin string) {
 	at := time.Now()
 	s.signal(syscall.SIGINT)
 	// The first signal's log line says what a second one does.
-	assertPromptExit(t, s, at, syscall.SIGINT, "a second signal ends the process at once")
+	assertPromptExit(t, s, at, syscall.SIGINT, `"msg":"shutting down; a second signal ends the process at once","signal":"terminated"`)
 }
 
 func testSlowloris(t *testing.T, bin string) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -151,7 +152,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down; a second signal ends the process at once", "reason", context.Cause(ctx).Error())
+	log.Info("shutting down; a second signal ends the process at once", why(ctx)...)
 	ops.Drain{
 		Log: log, Server: srv, Probes: probes,
 		Delay: c.ShutdownDelay, Timeout: c.ShutdownTimeout,
@@ -170,8 +171,18 @@ func startUpFailed(ctx context.Context, log *slog.Logger, step string, err error
 	if ctx.Err() == nil {
 		return err
 	}
-	log.Warn("start-up interrupted by a signal; exiting without serving", "reason", context.Cause(ctx).Error(), "step", step)
+	log.Warn("start-up interrupted by a signal; exiting without serving", append(why(ctx), "step", step)...)
 	return nil
+}
+
+// why says why ctx ended, as log attributes: "signal" and its name
+// (terminated, interrupt), or "reason" when the caller cancelled it.
+func why(ctx context.Context) []any {
+	cause := context.Cause(ctx).Error()
+	if name, ok := strings.CutSuffix(cause, " signal received"); ok { // signal.NotifyContext's cause
+		return []any{"signal", name}
+	}
+	return []any{"reason", cause}
 }
 
 // openStoreUntilDone is openStore that returns when ctx is done even if

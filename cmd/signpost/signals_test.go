@@ -103,8 +103,8 @@ func testSignalDuringStartupPostgres(t *testing.T, bin string) {
 	at := time.Now()
 	s.signal(syscall.SIGTERM)
 	assertPromptExit(t, s, at, 0, `"msg":"start-up interrupted by a signal; exiting without serving"`)
-	if l := s.find("start-up interrupted by a signal; exiting without serving"); l != nil && (l["reason"] != "terminated signal received" || l["step"] != "opening the database") {
-		t.Errorf("log line %v, want reason terminated signal received and step opening the database", l)
+	if l := s.find("start-up interrupted by a signal; exiting without serving"); l != nil && (l["signal"] != "terminated" || l["step"] != "opening the database") {
+		t.Errorf("log line %v, want signal terminated and step opening the database", l)
 	}
 	if s.find("serving") != nil || s.find("shutdown complete") != nil {
 		t.Errorf("an interrupted start-up served or shut down as if it had:\n%s", s.log())
