@@ -1,4 +1,5 @@
-// Package ops is the production plumbing around the service: probes,
+// Package ops is the production plumbing around the service: probes and
+// what the port answers while starting, the drain at shutdown (drain.go),
 // metrics, the private debug server, continuous profiling and runtime
 // tuning.
 package ops
