@@ -24,7 +24,7 @@ build: ## build ./signpost, static and stamped
 test: ## the whole suite: installs what it needs, runs everything (CI runs this)
 	scripts/test-all.sh
 
-test-short: ## go test ./... (fast; PostgreSQL, browser and Docker tests skip)
+test-short: ## go test ./... (fast; PostgreSQL and browser tests skip, the release test builds this platform only)
 	go test ./...
 
 test-postgres: ## Go tests against a throwaway PostgreSQL

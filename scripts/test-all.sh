@@ -7,7 +7,9 @@
 #   1. gofmt and go vet
 #   2. every Go test, with PostgreSQL and Chromium available (so the
 #      conformance suite runs on both backends, the replica and outage tests
-#      and the real-browser test run), then the core packages under -race
+#      and the real-browser test run) and the release binaries of all five
+#      platforms and UPX checked, then the core packages under -race; with
+#      CI=true a test that skips fails the stage (scripts/noskip)
 #   3. the container proof (scripts/test-docker.sh)
 #   4. the release configuration: goreleaser check and a snapshot build
 #      (scripts/test-release.sh; after docker, whose `make dist` warms the
@@ -15,10 +17,14 @@
 #   5. the Kubernetes manifests, Helm chart, alerts and dashboard checks
 #      (scripts/test-k8s.sh)
 #   6. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   7. the image's build and start-up times (bench/container.sh), printed;
+#      a rebuild after a one-line change must be 5x faster than cold
 #
-# SKIP="docker release k8s bench" skips stages by name (for a quick local run).
+# SKIP="docker release k8s bench bench-container" skips stages by name (for
+# a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # apt_install, on_exit
 export DEBIAN_FRONTEND=noninteractive
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
@@ -46,23 +52,8 @@ stage() { # name cmd...
 	fi
 }
 
-apt_install() { # packages... (only those missing)
-	local missing=()
-	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-	((${#missing[@]} == 0)) && return 0
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "test-all: missing packages ${missing[*]}; run as root or install them" >&2
-		return 1
-	fi
-	if [[ -z ${SIGNPOST_APT_UPDATED:-} ]]; then
-		apt-get update -qq && export SIGNPOST_APT_UPDATED=1
-	fi
-	echo "test-all: installing ${missing[*]}"
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
 deps() {
-	apt_install postgresql-15 chromium wrk curl ca-certificates python3
+	apt_install postgresql-15 chromium wrk curl ca-certificates python3 make npm
 }
 
 lint() {
@@ -76,11 +67,32 @@ lint() {
 	go vet ./...
 }
 
+# gotest ARGS...: go test; with CI=true as JSON through scripts/noskip, which
+# prints what go test would and fails when a test skipped (in CI everything
+# the tests need is installed, so a skip is a check that did not run).
+gotest() {
+	if [[ ${CI:-} != true ]]; then
+		go test "$@"
+		return
+	fi
+	local noskip
+	noskip=$(mktemp)
+	go build -o "$noskip" ./scripts/noskip || return 1
+	go test -json "$@" | "$noskip"
+	local rc=$?
+	rm -f "$noskip"
+	return "$rc"
+}
+
 gotests() {
 	export SIGNPOST_TEST_CHROMIUM=${SIGNPOST_TEST_CHROMIUM:-/usr/bin/chromium}
-	go test -count=1 -timeout 20m ./... || return 1
-	# The concurrent core under the race detector.
-	go test -count=1 -race -timeout 20m ./internal/... ./cmd/... || return 1
+	# The release binaries of every platform, and the UPX copy.
+	local upx
+	upx=$(scripts/install-upx.sh) || return 1
+	SIGNPOST_TEST_RELEASE=all SIGNPOST_TEST_UPX=$upx gotest -count=1 -timeout 20m ./... || return 1
+	# The concurrent core under the race detector (the release builds are
+	# not concurrent code: once is enough).
+	gotest -count=1 -race -timeout 20m -skip '^Test(ReleaseBinaries|DistUPXWithoutUPX)$' ./internal/... ./cmd/... || return 1
 }
 
 bench() {
@@ -90,7 +102,7 @@ bench() {
 
 stage deps deps
 . scripts/test-postgres.sh
-trap signpost_pg_stop EXIT
+on_exit signpost_pg_stop
 if signpost_pg_start; then
 	stage lint lint
 	stage go-test gotests
@@ -102,6 +114,7 @@ stage docker scripts/test-docker.sh
 stage release scripts/test-release.sh
 stage k8s scripts/test-k8s.sh
 stage bench bench
+stage bench-container env MIN_REBUILD_SPEEDUP=5 bench/container.sh
 
 echo
 echo "test-all: finished in $(($(date +%s) - t_start))s"

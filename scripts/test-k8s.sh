@@ -35,6 +35,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh # step, fail, on_exit
 
 TOOLS_BIN=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
 KUBECTL_VALIDATE_VERSION=v0.0.4     # Kubernetes 1.23–1.30 schemas built in
@@ -52,11 +53,9 @@ VALIDATE_MOD=deploy/validate
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 started=$(date +%s)
-step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/signpost-k8s.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+on_exit 'rm -rf "$WORK"'
 mkdir -p "$TOOLS_BIN"
 
 # has_module BIN MODULE VERSION: the Go binary was built with that module version.

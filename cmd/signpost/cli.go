@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/term"
@@ -92,7 +93,7 @@ func createTemp(path string) (*os.File, error) {
 	for range 10 {
 		var b [6]byte
 		rand.Read(b[:])
-		f, err := os.OpenFile(dirOf(path)+".signpost-export-"+hex.EncodeToString(b[:]), os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+		f, err := os.OpenFile(filepath.Join(filepath.Dir(path), ".signpost-export-"+hex.EncodeToString(b[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
@@ -110,15 +111,6 @@ func createTemp(path string) (*os.File, error) {
 		return f, nil
 	}
 	return nil, fmt.Errorf("export: no free temporary name next to %s", path)
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

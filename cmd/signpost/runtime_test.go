@@ -60,6 +60,7 @@ func TestBinary(t *testing.T) {
 	t.Run("ShutdownDropsNothing", func(t *testing.T) { t.Parallel(); testShutdown(t, bin) })
 	t.Run("SecondSignalExitsAtOnce", func(t *testing.T) { t.Parallel(); testSecondSignal(t, bin) })
 	t.Run("SecondSignalDuringProfilePush", func(t *testing.T) { t.Parallel(); testSecondSignalDuringPush(t, bin) })
+	t.Run("ProbesWhileStarting", func(t *testing.T) { t.Parallel(); testProbesWhileStarting(t, bin) })
 	t.Run("SignalDuringStartupSQLite", func(t *testing.T) { t.Parallel(); testSignalDuringStartupSQLite(t, bin) })
 	t.Run("SignalDuringStartupPostgres", func(t *testing.T) { t.Parallel(); testSignalDuringStartupPostgres(t, bin) })
 	t.Run("SecondSignalDuringFlushPostgres", func(t *testing.T) { t.Parallel(); testSecondSignalDuringFlush(t, bin) })
@@ -250,7 +251,16 @@ func (s *server) signal(sig syscall.Signal) {
 	}
 }
 
-// wait waits for the process to exit and returns its exit code and when.
+// killedBy is the signal that ended the process, or 0 if it exited.
+func (s *server) killedBy() syscall.Signal {
+	if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
+}
+
+// wait waits for the process to exit and returns its exit code (-1 when
+// a signal killed it) and when.
 func (s *server) wait(within time.Duration) (int, time.Time) {
 	s.t.Helper()
 	select {
@@ -295,7 +305,9 @@ func hostPort(t *testing.T, url string) string {
 }
 
 func testShutdown(t *testing.T, bin string) {
-	const delay, timeout = time.Second, 3 * time.Second
+	// The checks made during SHUTDOWN_DELAY take about 100 ms (one of them
+	// starts a process); 3 s leaves room for a loaded 2-core machine.
+	const delay, timeout = 3 * time.Second, 3 * time.Second
 	s := startServer(t, bin, map[string]string{
 		"SHUTDOWN_DELAY": delay.String(), "SHUTDOWN_TIMEOUT": timeout.String(),
 		"CLICK_FLUSH_INTERVAL": "1h", // only the final flush writes clicks
@@ -347,8 +359,10 @@ func testShutdown(t *testing.T, bin string) {
 	if code, _, errOut := runCmd(t, bin, healthEnv, "healthcheck"); code != 0 {
 		t.Errorf("healthcheck while draining: exit %d %s", code, errOut)
 	}
-	if time.Since(sigAt) >= delay {
-		t.Fatalf("the checks during SHUTDOWN_DELAY took %s; the machine is too slow for this test", time.Since(sigAt))
+	if took := time.Since(sigAt); took >= delay {
+		t.Fatalf("the checks during SHUTDOWN_DELAY took %s, more than the %s delay: the server may have stopped accepting before they ran", took, delay)
+	} else {
+		t.Logf("the checks during SHUTDOWN_DELAY took %s of %s", took.Round(time.Millisecond), delay)
 	}
 
 	// After the delay the server stops accepting; the request in flight
@@ -411,16 +425,8 @@ func testSecondSignal(t *testing.T, bin string) {
 	}
 	at := time.Now()
 	s.signal(syscall.SIGINT)
-	code, exitAt := s.wait(5 * time.Second)
-	if code == 0 {
-		t.Error("exit code 0 after a second signal, want non-zero")
-	}
-	if took := exitAt.Sub(at); took > 2*time.Second {
-		t.Errorf("exit %s after the second signal, want at once", took)
-	}
-	if !strings.Contains(s.log(), "second signal") {
-		t.Errorf("stderr does not say why:\n%s", s.log())
-	}
+	// The first signal's log line says what a second one does.
+	assertPromptExit(t, s, at, syscall.SIGINT, `"msg":"shutting down; a second signal ends the process at once","signal":"terminated"`)
 }
 
 func testSlowloris(t *testing.T, bin string) {

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,62 +22,79 @@ import (
 	"github.com/signpost-go/signpost/internal/web"
 )
 
+// serve runs the service: it opens the public port, opens the database
+// and loads the index, serves until the first SIGTERM or SIGINT (or until
+// ctx is done), and then drains (ops.Drain).
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, _, err := config.Parse("serve", "serve [flags]", args, getenv, nil, stdout, nil)
+	c, rest, err := config.Parse("serve", "serve [flags]", args, getenv, nil, stdout, nil)
 	if err != nil {
 		return err
 	}
+	if len(rest) > 0 {
+		return &config.UsageError{Msg: fmt.Sprintf("serve: unexpected argument %q (settings are flags or environment variables: signpost serve --help)", rest[0])}
+	}
 	log := newLogger(stderr, c)
-	ops.SetMemoryLimit(log) // before the start-up line, which states it
-	ops.LogStartup(log, c)
+	ops.SetMemoryLimit(log, getenv) // before the start-up line, which states it
+	ops.LogStartup(log, c, getenv)
 	if c.AuthMode == "none" {
 		log.Warn("AUTH_MODE=none: everyone is anonymous and may edit or delete any link; put an authenticating proxy in front and set AUTH_MODE=proxy")
 	}
 
-	// exitNow is set when a second signal cuts the final click flush and
-	// profile push short: they may still hold the database and the
-	// profiler, so the deferred closers leave both to the process's exit.
-	exitNow := false
+	// The first signal cancels ctx: start-up stops, or serving drains.
+	// stop then restores the default handling, so a second signal ends the
+	// process at once, wherever it is.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 
 	prof, err := ops.StartProfiling(ops.ProfilingOptions{Server: c.PyroscopeServer, Env: c.Env, Log: log})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if !exitNow {
-			prof.Stop(0) // early returns; a clean shutdown pushes the last profiles below
-		}
-	}()
+	defer prof.Stop(0) // early returns; a drain pushes the last profiles first
 
-	// Signals: the first stops start-up or starts a graceful shutdown, a
-	// second exits at once.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-
-	// Start-up (opening the database, which may wait up to five minutes for
-	// another replica's migration lock, and loading the index) stops at the
-	// first signal: nothing has been served or counted yet, so the process
-	// exits there, with 0 as after a graceful shutdown.
-	st, ix, syncer, err := startUp(ctx, sigs, c, log)
-	if errors.Is(err, errStartInterrupted) {
-		return nil
-	}
+	// The port opens before the database: /healthz answers while another
+	// replica holds the migration lock or the links load, /readyz says 503
+	// until they are loaded, everything else 503 (ops.Starting).
+	ix := index.New(log)
+	probes := ops.NewProbes(ix.Loaded, nil)
+	public := ops.NewStarting(probes)
+	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
 	}
-	defer func() {
-		if !exitNow {
-			st.Close()
-		}
-	}()
-	log.Info("link index loaded", "links", ix.Len())
+	srv := &http.Server{
+		Handler:           public,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	defer srv.Close() // early returns; a drain has shut it down already
+	log.Info("public server listening; starting up", "addr", ln.Addr().String())
 
-	probes := ops.NewProbes(ix.Loaded, st.Ping)
+	// Start-up runs under ctx, so the first signal stops it; nothing has
+	// been counted yet, so that is a clean exit (0).
+	st, err := openStoreUntilDone(ctx, c, log)
+	if err != nil {
+		return startUpFailed(ctx, log, "opening the database", fmt.Errorf("open database: %w", err))
+	}
+	defer st.Close()
+	syncer := &index.Syncer{Index: ix, Store: st, Log: log}
+	if _, err := syncer.Sync(ctx); err != nil {
+		return startUpFailed(ctx, log, "loading links", fmt.Errorf("load links: %w", err))
+	}
+	log.Info("link index loaded", "links", ix.Len())
+	probes.Ping = st.Ping
+
 	dbKind, _, _ := store.Kind(c.DatabaseURL)
 	mopt := ops.MetricsOptions{Links: ix.Len, DBUp: probes.DBUp, PendingClicks: ix.PendingClicks, DB: st.DB(), DBName: dbKind, Log: log}
 	mopt.RowsSkipped = st.RowsSkipped
-	feed, following := st.(changeFeed) // PostgreSQL: follow other replicas' changes
+	feed, following := st.(index.ChangeFeed) // PostgreSQL: other replicas' changes
 	if following {
 		mopt.ListenerUp = func() float64 {
 			if feed.Listening() {
@@ -112,30 +127,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
-	}
-	srv := &http.Server{
-		Handler:           metrics.Instrument(h),
-		ReadHeaderTimeout: c.ReadHeaderTimeout,
-		ReadTimeout:       c.ReadTimeout,
-		WriteTimeout:      c.WriteTimeout,
-		IdleTimeout:       c.IdleTimeout,
-		MaxHeaderBytes:    c.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-
-	// Background work stops when bg is cancelled, after the server.
+	// Background loops run on through the drain's delay; the drain stops
+	// them before the final click flush.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
 	var wg sync.WaitGroup
+	stopBackground := func() { stopBG(); wg.Wait() }
+	defer stopBackground() // early returns, before the database closes
 	flusher := &index.Flusher{Index: ix, Store: st, Log: log, Observe: metrics.ObserveFlush}
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
 	if following {
-		wg.Go(func() { followChanges(bg, feed, st, ix, syncer, log) })
+		follower := &index.Follower{Feed: feed, Store: st, Index: ix, Syncer: syncer, Log: log}
+		wg.Go(func() { follower.Run(bg) })
 	}
 
 	side, err := ops.StartSideServers(log, c.DebugAddr, c.MetricsAddr, metrics.Handler())
@@ -144,125 +148,73 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer side.Close()
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	public.Start(metrics.Instrument(h))
 	log.Info("serving", "addr", ln.Addr().String())
 
 	select {
 	case err := <-serveErr:
-		stopBG()
-		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
-	case sig := <-sigs:
-		log.Info("shutting down", "signal", sig.String())
 	case <-ctx.Done():
-		log.Info("shutting down", "reason", context.Cause(ctx))
 	}
-
-	// 1. Readiness fails at once; keep serving while load balancers notice.
-	probes.Drain()
-	if c.ShutdownDelay > 0 {
-		log.Info("draining: /readyz answers 503", "delay", c.ShutdownDelay)
-		select {
-		case <-time.After(c.ShutdownDelay):
-		case sig := <-sigs:
-			return fmt.Errorf("second signal (%s): exiting at once", sig)
-		}
-	}
-	// 2. Stop accepting, finish requests in flight.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- srv.Shutdown(sctx) }()
-	select {
-	case err = <-done:
-	case sig := <-sigs:
-		return fmt.Errorf("second signal (%s): exiting at once", sig)
-	}
-	if err != nil {
-		log.Warn("requests still in flight at SHUTDOWN_TIMEOUT were cut off", "err", err)
-		srv.Close()
-	}
-	// 3. Stop the background loops, flush the clicks counted so far, push
-	// the last profiles, then close the database (deferred). A second
-	// signal cuts this short too: the flush may wait up to 10s for a slow
-	// database and the push up to 5s for the profiling server.
-	stopBG()
-	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer fcancel()
-	final := make(chan struct{})
-	go func() {
-		defer close(final)
-		wg.Wait()
-		if err := flusher.Flush(fctx); err != nil {
-			log.Error("final click flush failed; these counts are lost", "err", err)
-		}
-		prof.Stop(5 * time.Second)
-	}()
-	select {
-	case <-final:
-	case sig := <-sigs:
-		exitNow = true
-		return fmt.Errorf("second signal (%s) during the final click flush and profile push: exiting at once; clicks not yet written are lost", sig)
-	}
+	// AfterFunc's stop runs in a goroutine of its own: stop here too, so
+	// that the default handling is back before we say so.
+	stop()
+	log.Info("shutting down; a second signal ends the process at once", why(ctx)...)
+	ops.Drain{
+		Log: log, Server: srv, Probes: probes,
+		Delay: c.ShutdownDelay, Timeout: c.ShutdownTimeout,
+		StopBackground: stopBackground,
+		Flush:          flusher.Flush,
+		Profiler:       prof,
+	}.Run()
 	log.Info("shutdown complete")
 	return nil
 }
 
-// errStartInterrupted: a signal stopped start-up (serve exits 0).
-var errStartInterrupted = errors.New("start-up interrupted by a signal")
-
-// startUpGrace is how long an interrupted start-up step may take to
-// return after its context is cancelled before it is abandoned to the
-// process's exit: a PostgreSQL query returns in milliseconds, a SQLite
-// busy wait (up to 10s) does not heed its context at all.
-const startUpGrace = 500 * time.Millisecond
-
-// startUp opens the database and loads the index, unless a signal arrives
-// on sigs first: then it cancels them, logs what it was doing, and returns
-// errStartInterrupted.
-func startUp(ctx context.Context, sigs <-chan os.Signal, c config.Config, log *slog.Logger) (store.Store, *index.Index, *index.Syncer, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		st     store.Store
-		ix     *index.Index
-		syncer *index.Syncer
-		err    error
+// startUpFailed is how start-up ends early. After a signal (ctx done)
+// that is a clean stop: nothing has been served or counted, and a
+// migration cut short rolls back with its transaction.
+func startUpFailed(ctx context.Context, log *slog.Logger, step string, err error) error {
+	if ctx.Err() == nil {
+		return err
 	}
-	var step atomic.Value
-	step.Store("opening the database")
-	done := make(chan result, 1)
+	log.Warn("start-up interrupted by a signal; exiting without serving", append(why(ctx), "step", step)...)
+	return nil
+}
+
+// why says why ctx ended, as log attributes: "signal" and its name
+// (terminated, interrupt), or "reason" when the caller cancelled it.
+func why(ctx context.Context) []any {
+	cause := context.Cause(ctx).Error()
+	if name, ok := strings.CutSuffix(cause, " signal received"); ok { // signal.NotifyContext's cause
+		return []any{"signal", name}
+	}
+	return []any{"reason", cause}
+}
+
+// openStoreUntilDone is openStore that returns when ctx is done even if
+// the open does not: SQLite's busy wait for a file another process has
+// locked ignores its context, for up to 10 s. A store that opens after
+// that is closed.
+func openStoreUntilDone(ctx context.Context, c config.Config, log *slog.Logger) (store.Store, error) {
+	type opened struct {
+		st  store.Store
+		err error
+	}
+	done := make(chan opened, 1)
 	go func() {
-		st, err := openStore(sctx, c, log)
-		if err != nil {
-			done <- result{err: fmt.Errorf("open database: %w", err)}
-			return
-		}
-		step.Store("loading links")
-		ix := index.New(log)
-		syncer := &index.Syncer{Index: ix, Store: st, Log: log}
-		if _, err := syncer.Sync(sctx); err != nil {
-			st.Close()
-			done <- result{err: fmt.Errorf("load links: %w", err)}
-			return
-		}
-		done <- result{st, ix, syncer, nil}
+		st, err := openStore(ctx, c, log)
+		done <- opened{st, err}
 	}()
 	select {
-	case r := <-done:
-		// A signal that came meanwhile waits in sigs for the shutdown.
-		return r.st, r.ix, r.syncer, r.err
-	case sig := <-sigs:
-		cancel()
-		log.Warn("start-up interrupted by a signal; exiting without serving", "signal", sig.String(), "step", step.Load())
-		select {
-		case r := <-done:
-			if r.st != nil {
-				r.st.Close()
+	case o := <-done:
+		return o.st, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.err == nil {
+				o.st.Close()
 			}
-		case <-time.After(startUpGrace):
-		}
-		return nil, nil, nil, errStartInterrupted
+		}()
+		return nil, context.Cause(ctx)
 	}
 }

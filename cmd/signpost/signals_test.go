@@ -1,13 +1,16 @@
 package main_test
 
-// Signals outside the serving phase, sent to the real binary: during
-// start-up (waiting for the migration lock, loading the index) and during
-// the final click flush and profile push. The PostgreSQL cases skip unless
-// SIGNPOST_TEST_POSTGRES_URL is set (scripts/test-postgres.sh).
+// Start-up and signals outside the serving phase, sent to the real
+// binary: what the port answers while start-up waits, a signal during
+// start-up (waiting for the migration lock, loading the index), and a
+// second signal during the final click flush and profile push. The
+// PostgreSQL cases skip unless SIGNPOST_TEST_POSTGRES_URL is set
+// (scripts/test-postgres.sh).
 
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -59,19 +62,23 @@ func signpostSessions(t *testing.T, conn *pgx.Conn, where string) int {
 	return n
 }
 
-// assertPromptExit checks that s exited within 2s of at, with the exit
-// code wanted (0 or non-zero), and logged want.
-func assertPromptExit(t *testing.T, s *server, at time.Time, zero bool, want string) {
+// assertPromptExit checks that s exited within 2s of at: with code 0 and
+// the log line want when killedBy is 0, else killed by that signal (its
+// default action, which serve restores after the first signal).
+func assertPromptExit(t *testing.T, s *server, at time.Time, killedBy syscall.Signal, want string) {
 	t.Helper()
 	code, exitAt := s.wait(15 * time.Second)
 	took := exitAt.Sub(at)
 	if took > 2*time.Second {
 		t.Errorf("exited %s after the signal, want at once", took.Round(time.Millisecond))
 	} else {
-		t.Logf("exited %s after the signal, code %d", took.Round(time.Millisecond), code)
+		t.Logf("exited %s after the signal, code %d (killed by: %v)", took.Round(time.Millisecond), code, s.killedBy())
 	}
-	if zero && code != 0 || !zero && code == 0 {
-		t.Errorf("exit code %d (want zero: %v)", code, zero)
+	switch {
+	case killedBy == 0 && code != 0:
+		t.Errorf("exit code %d (killed by %v), want 0", code, s.killedBy())
+	case killedBy != 0 && s.killedBy() != killedBy:
+		t.Errorf("exit code %d, killed by %v, want killed by %v", code, s.killedBy(), killedBy)
 	}
 	if !strings.Contains(s.log(), want) {
 		t.Errorf("stderr does not say %q:\n%s", want, s.log())
@@ -95,7 +102,7 @@ func testSignalDuringStartupPostgres(t *testing.T, bin string) {
 	}
 	at := time.Now()
 	s.signal(syscall.SIGTERM)
-	assertPromptExit(t, s, at, true, `"msg":"start-up interrupted by a signal; exiting without serving"`)
+	assertPromptExit(t, s, at, 0, `"msg":"start-up interrupted by a signal; exiting without serving"`)
 	if l := s.find("start-up interrupted by a signal; exiting without serving"); l != nil && (l["signal"] != "terminated" || l["step"] != "opening the database") {
 		t.Errorf("log line %v, want signal terminated and step opening the database", l)
 	}
@@ -104,23 +111,36 @@ func testSignalDuringStartupPostgres(t *testing.T, bin string) {
 	}
 }
 
-// The SQLite file is locked by another process for longer than the busy
-// timeout would wait: SIGINT stops start-up at once.
-func testSignalDuringStartupSQLite(t *testing.T, bin string) {
-	path := filepath.Join(t.TempDir(), "locked.db")
+// lockedSQLite returns the path of a SQLite file that a connection of the
+// test's holds locked (BEGIN EXCLUSIVE) until release or the test's end:
+// signpost's start-up then waits in SQLite's busy wait, up to 10 s.
+func lockedSQLite(t *testing.T) (path string, release func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "locked.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	if _, err := conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`); err != nil {
 		t.Fatal(err)
 	}
+	return path, func() {
+		if _, err := conn.ExecContext(context.Background(), `COMMIT`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The SQLite file is locked by another process for longer than the busy
+// timeout would wait: SIGINT stops start-up at once.
+func testSignalDuringStartupSQLite(t *testing.T, bin string) {
+	path, _ := lockedSQLite(t)
 	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + path})
 	s.waitLog("starting signpost", 5*time.Second)
 	time.Sleep(300 * time.Millisecond) // into the busy wait
@@ -129,11 +149,12 @@ func testSignalDuringStartupSQLite(t *testing.T, bin string) {
 	}
 	at := time.Now()
 	s.signal(syscall.SIGINT)
-	assertPromptExit(t, s, at, true, `"msg":"start-up interrupted by a signal; exiting without serving"`)
+	assertPromptExit(t, s, at, 0, `"msg":"start-up interrupted by a signal; exiting without serving"`)
 }
 
 // The profiling server takes the last push and never answers: a second
-// signal exits at once instead of waiting out the push's 5s bound.
+// signal ends the process at once instead of waiting out the push's 5s
+// bound.
 func testSecondSignalDuringPush(t *testing.T, bin string) {
 	arrived := make(chan struct{}, 100)
 	release := make(chan struct{})
@@ -165,14 +186,15 @@ func testSecondSignalDuringPush(t *testing.T, bin string) {
 	}
 	at := time.Now()
 	s.signal(syscall.SIGINT)
-	assertPromptExit(t, s, at, false, "second signal (interrupt) during the final click flush and profile push")
+	assertPromptExit(t, s, at, syscall.SIGINT, "")
 	if s.find("shutdown complete") != nil {
 		t.Error("logged shutdown complete after a second signal")
 	}
 }
 
 // Another session holds the row lock of a link with counted clicks: the
-// final flush waits (up to 10s) and a second signal exits at once.
+// final flush waits (up to 10s) and a second signal ends the process at
+// once.
 func testSecondSignalDuringFlush(t *testing.T, bin string) {
 	dbURL := pgtest.NewDatabase(t)
 	s := startServer(t, bin, map[string]string{"DATABASE_URL": dbURL, "CLICK_FLUSH_INTERVAL": "1h"})
@@ -201,5 +223,58 @@ func testSecondSignalDuringFlush(t *testing.T, bin string) {
 	})
 	at := time.Now()
 	s.signal(syscall.SIGINT)
-	assertPromptExit(t, s, at, false, "second signal (interrupt) during the final click flush and profile push")
+	assertPromptExit(t, s, at, syscall.SIGINT, "")
+}
+
+// The port opens before the database: while start-up waits (here for the
+// SQLite file's lock), /healthz answers 200, /readyz 503, and everything
+// else 503 saying why, as JSON under /api/; once the lock is released the
+// links load and everything is served on the same port.
+func testProbesWhileStarting(t *testing.T, bin string) {
+	path, release := lockedSQLite(t)
+	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + path})
+	base := "http://" + s.waitLog("public server listening; starting up", 10*time.Second)["addr"].(string)
+
+	// The busy wait lasts up to 10 s; these take milliseconds.
+	for _, tt := range []struct {
+		path, body, contentType string
+		code                    int
+	}{
+		{"/healthz", `"status":"ok"`, "application/json", 200},
+		{"/readyz", `"reason":"link index not loaded yet"`, "application/json", 503},
+		{"/docs/a", "has not loaded its links yet", "text/plain; charset=utf-8", 503},
+		{"/-/", "has not loaded its links yet", "text/plain; charset=utf-8", 503},
+		{"/metrics", "has not loaded its links yet", "text/plain; charset=utf-8", 503},
+		{"/api/v1/links", `{"error":{"code":"unavailable","message":"Signpost is starting`, "application/json", 503},
+	} {
+		resp, err := noRedirect.Get(base + tt.path)
+		if err != nil {
+			t.Fatalf("GET %s while starting: %v", tt.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(b), tt.body) || resp.Header.Get("Content-Type") != tt.contentType {
+			t.Errorf("GET %s while starting: %d %s %q, want %d %s containing %s", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, tt.code, tt.contentType, tt.body)
+		}
+		if tt.code == 503 && tt.path != "/readyz" && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s while starting: no Retry-After", tt.path)
+		}
+	}
+	if s.find("serving") != nil {
+		t.Fatal("logged serving while the database is locked")
+	}
+
+	release()
+	if addr := s.waitLog("serving", 20*time.Second)["addr"]; "http://"+addr.(string) != base {
+		t.Errorf("serving on %s, listened on %s", addr, base)
+	}
+	for _, p := range []string{"/readyz", "/api/v1/links", "/-/"} {
+		if code, body := do(t, "GET", base+p, ""); code != 200 {
+			t.Errorf("GET %s once started: %d %s", p, code, body)
+		}
+	}
+	s.signal(syscall.SIGTERM)
+	if code, _ := s.wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	}
 }

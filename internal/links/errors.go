@@ -5,8 +5,9 @@ import (
 	"fmt"
 )
 
-// Code classifies an error. Codes map to HTTP statuses and CLI exit codes
-// in exactly one place each (web.statusOf, cmd/signpost).
+// Code classifies an error. Codes map to HTTP statuses in exactly one
+// place (web.statusOf). The CLI does not map them: any error exits 1 (2 is
+// for usage errors), with the *Error's message (cmd/signpost's exitCode).
 type Code string
 
 const (

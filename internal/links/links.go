@@ -108,7 +108,7 @@ type ImportOptions struct {
 type Store interface {
 	Get(ctx context.Context, key string) (Link, error)
 	List(ctx context.Context, opt ListOptions) ([]Link, error)
-	// Each calls fn for every link in name order, streaming: the whole set
+	// Each calls fn for every link in key order, streaming: the whole set
 	// is never held in memory.
 	Each(ctx context.Context, fn func(Link) error) error
 	// Create stores a new link; Conflict when its key exists.

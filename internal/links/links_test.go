@@ -19,6 +19,18 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// Lookups normalise on every request: a name that is already its key costs
+// nothing, any other one the key's string.
+func TestNormalizeAllocations(t *testing.T) {
+	for name, want := range map[string]float64{"docs": 0, "Foo-Bar": 1, strings.Repeat("Ab", 60): 2} {
+		var key string
+		if got := testing.AllocsPerRun(100, func() { key = Normalize(name) }); got != want {
+			t.Errorf("Normalize(%.20q...) allocates %v times, want %v", name, got, want)
+		}
+		_ = key
+	}
+}
+
 func TestValidateName(t *testing.T) {
 	tests := []struct {
 		name string

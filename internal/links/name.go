@@ -1,7 +1,6 @@
 package links
 
 import (
-	"strings"
 	"unicode/utf8"
 )
 
@@ -12,40 +11,24 @@ const MaxNameLen = 100
 var reserved = map[string]bool{"api": true, "healthz": true, "readyz": true, "metrics": true}
 
 // Normalize returns the lookup key of a name: lower case, without '-'.
-// go/Foo-Bar and go/foobar are the same link.
+// go/Foo-Bar and go/foobar are the same link. It is AppendKey into a stack
+// buffer, and allocates only when the key differs from the name.
 func Normalize(name string) string {
-	// Fast path for names that are already keys: no allocation.
-	clean := true
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c == '-' || ('A' <= c && c <= 'Z') || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	var buf [MaxNameLen]byte
+	k := AppendKey(buf[:0], name)
+	if string(k) == name {
 		return name
 	}
-	var b strings.Builder
-	b.Grow(len(name))
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-':
-		case 'A' <= c && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return string(k)
 }
 
-// AppendKey appends Normalize(name) to dst. With a stack buffer as dst,
-// a map lookup by string(AppendKey(buf[:0], name)) does not allocate.
+// AppendKey appends Normalize(name) to dst: the one definition of the key
+// rule (ASCII letters folded to lower case, '-' dropped, every other byte
+// kept). With a stack buffer as dst, a map lookup by
+// string(AppendKey(buf[:0], name)) does not allocate.
 func AppendKey(dst []byte, name string) []byte {
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
+		switch c := name[i]; {
 		case c == '-':
 		case 'A' <= c && c <= 'Z':
 			dst = append(dst, c+'a'-'A')

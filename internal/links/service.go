@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// Publisher is the read model that learns of every committed change: the
-// in-memory index.
+// Publisher is the read model that learns of every committed change and
+// counts clicks before they are stored: the in-memory index.
 type Publisher interface {
 	// Refresh re-reads keys from s and publishes what it finds. Reading
 	// rather than publishing what a write returned keeps concurrent
@@ -20,11 +20,15 @@ type Publisher interface {
 	Put(Link) error
 	Remove(key string)
 	Load(ctx context.Context, s Store) error
+	// WithPending returns l with the clicks counted and not yet stored
+	// added, so that what users see is current.
+	WithPending(l Link) Link
 }
 
 // Service applies the rules of the domain to writes: names are normalised,
 // targets validated, ownership checked; then the store commits and the
-// index is updated.
+// index is updated. Every link it returns carries the clicks counted and
+// not yet stored.
 type Service struct {
 	Store Store
 	Index Publisher
@@ -154,7 +158,28 @@ func spoofingRune(s string) (rune, bool) {
 
 // Get returns the link called name (in any spelling).
 func (s *Service) Get(ctx context.Context, name string) (Link, error) {
-	return s.Store.Get(ctx, Normalize(name))
+	l, err := s.Store.Get(ctx, Normalize(name))
+	if err != nil {
+		return Link{}, err
+	}
+	return s.Index.WithPending(l), nil
+}
+
+// List returns the links opt selects.
+func (s *Service) List(ctx context.Context, opt ListOptions) ([]Link, error) {
+	ls, err := s.Store.List(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ls {
+		ls[i] = s.Index.WithPending(ls[i])
+	}
+	return ls, nil
+}
+
+// Each calls fn for every link, in key order, streaming.
+func (s *Service) Each(ctx context.Context, fn func(Link) error) error {
+	return s.Store.Each(ctx, func(l Link) error { return fn(s.Index.WithPending(l)) })
 }
 
 // Create stores a new link owned by user (or by in.Owner when ownership is
@@ -198,7 +223,8 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 		}
 		got = cur
 	}
-	return got, s.publish(ctx, &got, got.Key)
+	err = s.publish(ctx, &got, got.Key)
+	return s.Index.WithPending(got), err
 }
 
 // Update changes the fields present in in. A rename is an update of Name.
@@ -245,10 +271,12 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		}
 		l = got
 	}
+	keys := []string{key}
 	if l.Key != key {
-		return l, s.publish(ctx, &l, key, l.Key)
+		keys = append(keys, l.Key)
 	}
-	return l, s.publish(ctx, &l, key)
+	err = s.publish(ctx, &l, keys...)
+	return s.Index.WithPending(l), err
 }
 
 // Delete removes the link called name.

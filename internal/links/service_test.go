@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/index"
 	"github.com/signpost-go/signpost/internal/links"
@@ -108,5 +109,65 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 				t.Fatalf("after delete: index still has %q", got)
 			}
 		})
+	}
+}
+
+// Every read through the service carries the clicks counted and not yet
+// stored: Get, List, Each, and what Create and Update return.
+func TestServiceReadsAddPendingClicks(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pending.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	svc := &links.Service{Store: st, Index: ix}
+	if _, err := svc.Create(ctx, "", links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")}); err != nil {
+		t.Fatal(err)
+	}
+	// Two clicks stored, three counted since.
+	if err := st.AddClicks(ctx, []links.Click{{Key: "docs", N: 2, Last: time.Unix(1000, 0).UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := ix.Lookup("docs")
+	if !ok {
+		t.Fatal("docs is not in the index")
+	}
+	clickedAt := time.Unix(2000, 0).UTC()
+	for range 3 {
+		e.Click(clickedAt)
+	}
+	check := func(how string, l links.Link) {
+		t.Helper()
+		if l.Clicks != 5 || !l.LastClickedAt.Equal(clickedAt) {
+			t.Errorf("%s: %d clicks, last %v; want 5 (2 stored + 3 pending), last %v", how, l.Clicks, l.LastClickedAt, clickedAt)
+		}
+	}
+	l, err := svc.Get(ctx, "DOCS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Get", l)
+	ls, err := svc.List(ctx, links.ListOptions{})
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("List: %v %v", ls, err)
+	}
+	check("List", ls[0])
+	n := 0
+	if err := svc.Each(ctx, func(l links.Link) error { n++; check("Each", l); return nil }); err != nil || n != 1 {
+		t.Fatalf("Each: %d links, %v", n, err)
+	}
+	l, err = svc.Update(ctx, "", "docs", links.Input{Description: ptr("the docs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Update", l)
+	// The counter is in the index, not in the store: nothing was stored twice.
+	if stored, _ := st.Get(ctx, "docs"); stored.Clicks != 2 {
+		t.Errorf("the store has %d clicks, want the 2 added", stored.Clicks)
 	}
 }

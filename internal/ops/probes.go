@@ -1,4 +1,5 @@
-// Package ops is the production plumbing around the service: probes,
+// Package ops is the production plumbing around the service: probes and
+// what the port answers while starting, the drain at shutdown (drain.go),
 // metrics, the private debug server, continuous profiling and runtime
 // tuning.
 package ops
@@ -7,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -111,4 +113,48 @@ func NewProbes(loaded func() bool, ping func(context.Context) error) *Probes {
 	p := &Probes{Loaded: loaded, Ping: ping}
 	p.dbUp.Store(-1)
 	return p
+}
+
+// Starting is the public server's handler from the moment its port opens:
+// until Start hands it the service, the probes answer (the process is
+// alive; readiness says the index is not loaded yet) and every other
+// request is refused with 503 and Retry-After, in the API's JSON error
+// shape under /api/ and as plain text elsewhere. So the kubelet's liveness
+// and start-up probes pass while a large index loads or another replica
+// holds the migration lock, and nobody gets a 404 for a link that has
+// just not been read yet.
+type Starting struct {
+	starting http.Handler
+	h        atomic.Pointer[http.Handler]
+}
+
+// NewStarting returns the handler that answers with p until Start.
+func NewStarting(p *Probes) *Starting {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", p.Health())
+	mux.Handle("GET /readyz", p.Ready())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		const msg = "Signpost is starting and has not loaded its links yet; try again in a few seconds"
+		w.Header().Set("Retry-After", "2")
+		w.Header().Set("Cache-Control", "no-store")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":{"code":"unavailable","message":"` + msg + `"}}` + "\n"))
+			return
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	})
+	return &Starting{starting: mux}
+}
+
+// Start hands every request from now on to h.
+func (s *Starting) Start(h http.Handler) { s.h.Store(&h) }
+
+func (s *Starting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := s.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	s.starting.ServeHTTP(w, r)
 }

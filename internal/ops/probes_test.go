@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -72,5 +73,43 @@ func TestReadinessIgnoresADatabaseBlipOnceLoaded(t *testing.T) {
 	}
 	if pings != before {
 		t.Error("a probe pinged the database; only WatchDB/CheckDB may")
+	}
+}
+
+// Until Start, the probes answer and every other request is refused with
+// 503 and Retry-After (JSON under /api/); after it, the service answers.
+func TestStarting(t *testing.T) {
+	p := NewProbes(func() bool { return false }, nil)
+	s := NewStarting(p)
+	do := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec
+	}
+	if rec := do("/healthz"); rec.Code != 200 {
+		t.Errorf("/healthz while starting: %d", rec.Code)
+	}
+	if rec := do("/readyz"); rec.Code != 503 || !strings.Contains(rec.Body.String(), "not loaded yet") {
+		t.Errorf("/readyz while starting: %d %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{"/docs", "/-/", "/metrics", "/api/v1/links", "/api/v1/links/docs"} {
+		rec := do(path)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "starting") {
+			t.Errorf("%s while starting: %d %v %q", path, rec.Code, rec.Header(), rec.Body)
+		}
+		if strings.HasPrefix(path, "/api/") {
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code != "unavailable" || e.Error.Message == "" {
+				t.Errorf("%s while starting: not the API's error shape: %q (%v)", path, rec.Body, err)
+			}
+		}
+	}
+	s.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	for _, path := range []string{"/healthz", "/docs", "/api/v1/links"} {
+		if rec := do(path); rec.Code != http.StatusTeapot {
+			t.Errorf("%s after Start: %d, want the service's answer", path, rec.Code)
+		}
 	}
 }

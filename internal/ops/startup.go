@@ -3,7 +3,6 @@ package ops
 import (
 	"log/slog"
 	"math"
-	"os"
 	"runtime"
 	"runtime/debug"
 
@@ -12,26 +11,27 @@ import (
 )
 
 // LogStartup logs one line with the version, the effective runtime tuning
-// and every setting (secrets masked).
-func LogStartup(log *slog.Logger, c config.Config) {
+// and every setting (secrets masked). getenv is the process environment
+// (run's), which the Go runtime read GOGC and GOMAXPROCS from.
+func LogStartup(log *slog.Logger, c config.Config, getenv func(string) string) {
 	limit := debug.SetMemoryLimit(-1)
 	mem := "none"
 	if limit != math.MaxInt64 {
 		mem = formatBytes(limit)
 	}
-	gogc := os.Getenv("GOGC")
+	gogc := getenv("GOGC")
 	if gogc == "" {
 		gogc = "100"
 	}
 	procsFrom := "CPU count or cgroup CPU limit"
-	if os.Getenv("GOMAXPROCS") != "" {
+	if getenv("GOMAXPROCS") != "" {
 		procsFrom = "GOMAXPROCS"
 	}
 	bi := buildinfo.Get()
 	attrs := []any{
 		"version", bi.Version, "revision", bi.Revision, "go", bi.GoVersion,
 		"GOMAXPROCS", runtime.GOMAXPROCS(0), "GOMAXPROCS_source", procsFrom,
-		"GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOMEMLIMIT_source", memLimitSource(limit != math.MaxInt64),
+		"GOMEMLIMIT", mem, "GOMEMLIMIT_bytes", limit, "GOMEMLIMIT_source", memLimitSource(limit != math.MaxInt64, getenv),
 		"GOGC", gogc,
 		slog.Group("settings", c.Values()...),
 	}

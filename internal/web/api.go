@@ -66,11 +66,6 @@ func (s *Server) apiMethodNotAllowed(allow string) http.HandlerFunc {
 	}
 }
 
-// record returns l as the API shows it, with clicks not yet flushed added.
-func (s *Server) record(l links.Link) links.Record {
-	return links.ToRecord(s.opt.Index.WithPending(l))
-}
-
 type linkBody struct {
 	Name        *string `json:"name"`
 	URL         *string `json:"url"`
@@ -129,14 +124,14 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
 		}
 		opt.Limit = n
 	}
-	ls, err := s.opt.Links.Store.List(r.Context(), opt)
+	ls, err := s.opt.Links.List(r.Context(), opt)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
 	out := make([]links.Record, len(ls))
 	for i, l := range ls {
-		out[i] = s.record(l)
+		out[i] = links.ToRecord(l)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"links": out})
 }
@@ -153,7 +148,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/links/"+l.Name)
-	writeJSON(w, http.StatusCreated, s.record(l))
+	writeJSON(w, http.StatusCreated, links.ToRecord(l))
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +157,7 @@ func (s *Server) apiGet(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.record(l))
+	writeJSON(w, http.StatusOK, links.ToRecord(l))
 }
 
 func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +171,7 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.record(l))
+	writeJSON(w, http.StatusOK, links.ToRecord(l))
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
@@ -198,14 +193,14 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
-	err := s.opt.Links.Store.Each(r.Context(), func(l links.Link) error {
+	err := s.opt.Links.Each(r.Context(), func(l links.Link) error {
 		if n%1000 == 0 {
 			if err := rc.SetWriteDeadline(time.Now().Add(30 * time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 				return err
 			}
 		}
 		n++
-		return enc.Encode(s.record(l))
+		return enc.Encode(links.ToRecord(l))
 	})
 	if err != nil {
 		if n == 0 {

@@ -15,10 +15,6 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	// it was sent (/docs/a%3Fb must not become a query). It allocates only
 	// when the path has something to escape.
 	p := r.URL.EscapedPath()
-	if p == "/" || p == "" {
-		http.Redirect(w, r, "/-/", http.StatusFound)
-		return
-	}
 	name, rest := p[1:], ""
 	if i := strings.IndexByte(name, '/'); i >= 0 {
 		name, rest = name[:i], name[i:]

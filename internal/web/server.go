@@ -61,6 +61,8 @@ type Server struct {
 	hdr securityHeaders
 	// importing holds a token while an API import runs.
 	importing chan struct{}
+	// patterns are the registered patterns, for the routing test.
+	patterns []string
 }
 
 // securityHeaders go on every response. Referrer-Policy goes on every
@@ -123,7 +125,7 @@ func New(opt Options) (*Server, error) {
 		// Link redirects: the same handler and middleware the mux would
 		// pick. Safe methods need no CSRF check. The pages this route
 		// renders (404, 502) set their Referrer-Policy.
-		link := (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path)
+		link := isLinkRequest(r)
 		if !link {
 			h["Referrer-Policy"] = s.hdr.referrer
 		}

@@ -50,34 +50,27 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
 	if q != "" {
-		res, err := s.opt.Links.Store.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
+		res, err := s.opt.Links.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		data["Results"] = s.withPending(res)
+		data["Results"] = res
 	} else {
-		popular, err := s.opt.Links.Store.List(ctx, links.ListOptions{Sort: links.SortPopular, Limit: 10})
+		popular, err := s.opt.Links.List(ctx, links.ListOptions{Sort: links.SortPopular, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		recent, err := s.opt.Links.Store.List(ctx, links.ListOptions{Sort: links.SortRecent, Limit: 10})
+		recent, err := s.opt.Links.List(ctx, links.ListOptions{Sort: links.SortRecent, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		data["Popular"], data["Recent"] = s.withPending(popular), s.withPending(recent)
+		data["Popular"], data["Recent"] = popular, recent
 	}
 	data["Count"] = s.opt.Index.Len()
 	s.render(w, r, http.StatusOK, "home", data)
-}
-
-func (s *Server) withPending(ls []links.Link) []links.Link {
-	for i := range ls {
-		ls[i] = s.opt.Index.WithPending(ls[i])
-	}
-	return ls
 }
 
 // goSearch serves the browser search shortcut: "docs/a/b" goes to go/docs/a/b
@@ -236,7 +229,6 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		s.errPage(w, r, err)
 		return
 	}
-	l = s.opt.Index.WithPending(l)
 	f := formValues{l.Name, l.URL, l.Description, l.Owner}
 	if s.opt.Links.Enforce && l.Owner == "" {
 		// As golink does: saving an unowned link claims it, unless the
@@ -282,6 +274,16 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/-/?deleted="+url.QueryEscape(r.PathValue("name")), http.StatusSeeOther)
+}
+
+// root sends go/ to the UI.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/-/", http.StatusFound)
+}
+
+// uiNotFound answers a path under /-/ that is no page of the UI.
+func (s *Server) uiNotFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "There is no page "+r.URL.Path+"; the links are at /-/.")
 }
 
 func (s *Server) help(w http.ResponseWriter, r *http.Request) {
