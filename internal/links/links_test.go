@@ -30,14 +30,16 @@ func TestValidateName(t *testing.T) {
 		{strings.Repeat("a", 100), true, ""},
 		{strings.Repeat("a", 101), false, "limit is 100"},
 		{"", false, "required"},
-		{"-docs", false, "start with a letter or digit"},
-		{"_docs", false, "start with a letter or digit"},
-		{".docs", false, "start with a letter or digit"},
+		{"-docs", false, "start with a letter, digit or '_'"},
+		{"_docs", true, ""}, // golink accepts it: ^\w[\w\-\.]*$
+		{"_", true, ""},
+		{"docs.", true, ""},
+		{".docs", false, "start with a letter, digit or '_'"},
 		{"a b", false, "contains"},
 		{"a/b", false, "contains"},
 		{"ünï", false, "start with"},
-		{"api", false, "reserved"},
-		{"API", false, "reserved"},
+		{"api", true, ""}, // only /api/v1/ is the API
+		{"API", true, ""},
 		{"healthz", false, "reserved"},
 		{"ready-z", false, "reserved"}, // normalises to readyz
 		{"metrics", false, "reserved"},
@@ -99,9 +101,28 @@ func TestExpand(t *testing.T) {
 		{"https://x.example/docs/", "/a/b", "", "", "https://x.example/docs/a/b"},
 		{"https://x.example/docs/", "", "x=1", "", "https://x.example/docs/?x=1"},
 		{"https://x.example", "/a", "", "", "https://x.example/a"},
-		{"https://x.example/s?q=go", "/more", "x=1&y=2", "", "https://x.example/s/more?q=go&x=1&y=2"},
+		// golink appends the rest to the target's text: after a query it is
+		// part of the query, after a fragment part of the fragment.
+		{"https://x.example/s?q=go", "/more", "", "", "https://x.example/s?q=go/more"},
+		{"https://x.example/s?q=go", "/more", "x=1&y=2", "", "https://x.example/s?q=go%2Fmore&x=1&y=2"},
 		{"https://x.example/s?q=go", "", "", "", "https://x.example/s?q=go"},
-		{"https://x.example/p#frag", "/a", "x=1", "", "https://x.example/p/a?x=1#frag"},
+		{"https://x.example/p#frag", "/a", "x=1", "", "https://x.example/p?x=1#frag/a"},
+		{"https://x.example/#/app", "/page", "", "", "https://x.example/#/app/page"},
+		// A trailing slash after the name adds nothing, as in golink.
+		{"https://x.example/docs", "/", "", "", "https://x.example/docs"},
+		// The request's query is merged and re-encoded as url.Values.Encode
+		// does: sorted by key, the target's values first.
+		{"https://x.example/s?b=1&a=2", "", "c=3", "", "https://x.example/s?a=2&b=1&c=3"},
+		{"https://x.example/s?a=1", "", "a=2&b=2", "", "https://x.example/s?a=1&a=2&b=2"},
+		{"https://x.example/s", "", "z=1&a=2", "", "https://x.example/s?a=2&z=1"},
+		{"https://x.example/s", "", "q=a%20b", "", "https://x.example/s?q=a+b"},
+		{"https://x.example/s", "", "q=a+b&x", "", "https://x.example/s?q=a+b&x="},
+		{"https://x.example/s", "", "q=a%2Fb", "", "https://x.example/s?q=a%2Fb"},
+		{"https://x.example/s?keep", "", "&", "", "https://x.example/s?keep"}, // no pairs: nothing merged
+		{"https://x.example/s#", "/a", "", "", "https://x.example/s#/a"},      // an empty fragment takes the rest
+		{"https://x.example/a|b", "", "", "", "https://x.example/a%7Cb"},      // url.URL.String's escaping
+		// Templates get the query merged too, unless they place .Query.
+		{"https://x.example/{{.Path}}?a=1", "/p", "b=2", "", "https://x.example/p?a=1&b=2"},
 		{"https://x.example/p", "/a%2Fb", "", "", "https://x.example/p/a%2Fb"},
 		{"HTTPS://X.example/p", "/a", "", "", "https://X.example/p/a"},
 		{"https://github.com/search?q={{QueryEscape .Path}}", "/a b", "", "", "https://github.com/search?q=a+b"},
@@ -176,7 +197,7 @@ func TestReadNDJSONNamesBadLine(t *testing.T) {
 	tests := []struct{ in, msg string }{
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\nnot json\n", "line 2: not a JSON object"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n\n{\"name\":\"b\",\"url\":\"javascript:x\"}\n", "line 3: url scheme"},
-		{"{\"name\":\"api\",\"url\":\"https://a.example\"}\n", "line 1: name \"api\" is reserved"},
+		{"{\"name\":\"healthz\",\"url\":\"https://a.example\"}\n", "line 1: name \"healthz\" is reserved"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n{\"name\":\"A\",\"url\":\"https://b.example\"}\n", "line 2: name \"A\" repeats line 1"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":\"x\"}\n", "line 1: not a JSON object: field \"clicks\""},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":-1}\n", "line 1: clicks must not be negative"},
@@ -187,14 +208,5 @@ func TestReadNDJSONNamesBadLine(t *testing.T) {
 		if err == nil || ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), tt.msg) {
 			t.Errorf("ReadNDJSON(%q) = %v, want Invalid containing %q", tt.in, err, tt.msg)
 		}
-	}
-}
-
-func TestMergeClicks(t *testing.T) {
-	t1 := time.Unix(100, 0)
-	t2 := time.Unix(200, 0)
-	got := MergeClicks([]Click{{"a", 1, t2}, {"b", 2, t1}, {"a", 3, t1}})
-	if len(got) != 2 || got[0].N != 4 || !got[0].Last.Equal(t2) || got[1].N != 2 {
-		t.Fatalf("MergeClicks = %+v", got)
 	}
 }

@@ -5,8 +5,12 @@ import "strings"
 // MaxNameLen is the longest name accepted.
 const MaxNameLen = 100
 
-// reserved are keys that name UI, API and probe paths; a link may not take them.
-var reserved = map[string]bool{"api": true, "healthz": true, "readyz": true, "metrics": true}
+// reserved are the keys of the paths Signpost serves itself at the top
+// level, /healthz, /readyz and /metrics: a link of that name could never be
+// reached. (The UI is under /-/, which no name can start with, and the API
+// under /api/v1/ only, so a link called api works at go/api; see
+// web.isLinkPath.)
+var reserved = map[string]bool{"healthz": true, "readyz": true, "metrics": true}
 
 // Normalize returns the lookup key of a name: lower case, without '-'.
 // go/Foo-Bar and go/foobar are the same link.
@@ -54,7 +58,8 @@ func AppendKey(dst []byte, name string) []byte {
 }
 
 // ValidateName reports whether name may be used for a link: 1–100 letters,
-// digits, '-', '_' or '.', starting with a letter or digit, and not reserved.
+// digits, '-', '_' or '.', starting with a letter, digit or '_' (golink's
+// rule, `^\w[\w\-\.]*$`), and not reserved.
 func ValidateName(name string) error {
 	if name == "" {
 		return Errorf(Invalid, "name is required")
@@ -62,8 +67,8 @@ func ValidateName(name string) error {
 	if len(name) > MaxNameLen {
 		return Errorf(Invalid, "name is %d characters long; the limit is %d", len(name), MaxNameLen)
 	}
-	if !isAlnum(name[0]) {
-		return Errorf(Invalid, "name %q must start with a letter or digit", name)
+	if !isAlnum(name[0]) && name[0] != '_' {
+		return Errorf(Invalid, "name %q must start with a letter, digit or '_'", name)
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {

@@ -16,12 +16,29 @@ const MaxURLLen = 8 << 10
 
 // Target is a validated, ready-to-expand link target. It is built once when
 // a link is saved or loaded, never per request.
+//
+// Expansion follows tailscale/golink's expandLink: a plain URL gets golink's
+// implicit {{with .Path}}/{{.}}{{end}} (or {{.Path}} after a trailing
+// slash) appended to its text, a template runs, the result goes through
+// url.Parse and String, and the request's query parameters are added to
+// the result's and re-encoded, sorted by key (url.Values.Encode). The one
+// deliberate difference: what follows the name stays escaped as it was
+// sent (golink unescapes it, so there go/docs/a%3Fb became a query).
 type Target struct {
 	raw string
-	// For a plain URL: the parts around which the request's path and query go.
-	prefix, query, fragment string
+	// For a plain URL: canon is raw as url.Parse and String write it;
+	// qpos and frag are the indexes of its '?' and '#' (-1 when absent).
+	canon      string
+	qpos, frag int
+	slash      bool // raw ends with '/': the rest follows without another
+	// slow: canon cannot stand for raw with a rest appended (raw ends with
+	// an empty fragment, which String drops), so Expand parses each time.
+	slow bool
 	// For a template target.
 	tmpl *template.Template
+	// usesQuery: the template places .Query itself, so the request's query
+	// is not merged in as well.
+	usesQuery bool
 }
 
 // TemplateData is what a template target sees: the fields golink's
@@ -29,8 +46,21 @@ type Target struct {
 type TemplateData struct {
 	Path  string    // the rest of the request path after the name, without leading slash, unescaped
 	Query string    // the raw query of the request
-	User  string    // the requester's identity, "" when anonymous
 	Now   time.Time // the time of the request, UTC
+	user  string
+}
+
+// errNoUser is what .User fails with for an anonymous request.
+var errNoUser = errors.New("no user")
+
+// User is the requester's identity. For an anonymous request it fails, and
+// with it the redirect (401), as golink's does: a link built on who asks
+// has no answer for nobody.
+func (d TemplateData) User() (string, error) {
+	if d.user == "" {
+		return "", errNoUser
+	}
+	return d.user, nil
 }
 
 // templateFuncs are golink's template functions, so that its links import
@@ -68,10 +98,22 @@ func ParseTarget(raw string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{raw: raw, query: u.RawQuery, fragment: u.EscapedFragment()}
-	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
-	t.prefix = u.String()
+	t := &Target{raw: raw, canon: u.String(), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
+	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
+		t.frag = i
+	}
+	if i := strings.IndexByte(t.canon[:t.fragOrEnd()], '?'); i >= 0 {
+		t.qpos = i
+	}
 	return t, nil
+}
+
+func (t *Target) fragOrEnd() int {
+	if t.frag >= 0 {
+		return t.frag
+	}
+	return len(t.canon)
 }
 
 func parseTemplate(raw string) (*Target, error) {
@@ -82,10 +124,10 @@ func parseTemplate(raw string) (*Target, error) {
 	if err := checkNodes(tmpl.Tree.Root); err != nil {
 		return nil, err
 	}
-	t := &Target{raw: raw, tmpl: tmpl}
+	t := &Target{raw: raw, tmpl: tmpl, usesQuery: usesField(tmpl.Tree.Root, "Query")}
 	// Execute once with sample data: unknown fields and a result that is not
 	// an http(s) URL are refused now rather than at redirect time.
-	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com", Now: time.Now().UTC()}} {
+	for _, d := range []TemplateData{{user: "user@example.com"}, {Path: "a/b", Query: "x=1", user: "user@example.com", Now: time.Now().UTC()}} {
 		out, err := t.execute(d)
 		if err != nil {
 			return nil, Wrap(err, Invalid, "url template does not run: "+trimTemplateErr(err))
@@ -123,6 +165,45 @@ func checkNodes(n parse.Node) error {
 	return nil
 }
 
+// usesField reports whether the template reads .name (or $.name).
+func usesField(n parse.Node, name string) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if usesField(c, name) {
+				return true
+			}
+		}
+	case *parse.ActionNode:
+		return usesField(n.Pipe, name)
+	case *parse.IfNode:
+		return usesField(n.Pipe, name) || usesField(n.List, name) || usesField(n.ElseList, name)
+	case *parse.WithNode:
+		return usesField(n.Pipe, name) || usesField(n.List, name) || usesField(n.ElseList, name)
+	case *parse.PipeNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Cmds {
+			for _, a := range c.Args {
+				if usesField(a, name) {
+					return true
+				}
+			}
+		}
+	case *parse.FieldNode:
+		return len(n.Ident) > 0 && n.Ident[0] == name
+	case *parse.VariableNode:
+		return len(n.Ident) > 1 && n.Ident[0] == "$" && n.Ident[1] == name
+	case *parse.ChainNode:
+		return usesField(n.Node, name)
+	}
+	return false
+}
+
 func trimTemplateErr(err error) string {
 	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "url:")
 }
@@ -155,54 +236,204 @@ func (t *Target) String() string { return t.raw }
 func (t *Target) IsTemplate() bool { return t.tmpl != nil }
 
 // Expand returns the redirect location for a request whose path after the
-// link name is rest ("" or "/a/b", already escaped) and whose raw query is
-// query. A plain target gets rest appended to its path and query merged into
-// its own; a template target decides for itself.
+// link name is rest ("" or "/a/b", escaped as sent) and whose raw query is
+// query, for user ("" when anonymous), as golink's expandLink does (see
+// Target). For a plain target and a query that is already in the form
+// url.Values.Encode writes (sorted keys, escaped values: the usual case), it
+// allocates only the result.
 func (t *Target) Expand(rest, query, user string) (string, error) {
-	if t.tmpl != nil {
-		path := strings.TrimPrefix(rest, "/")
-		if p, err := url.PathUnescape(path); err == nil {
-			path = p
-		}
-		out, err := t.execute(TemplateData{Path: path, Query: query, User: user, Now: time.Now().UTC()})
-		if err != nil {
-			return "", Wrap(err, Internal, "url template failed")
-		}
-		// A template may branch on its input; whatever it yields must still
-		// be an http(s) URL, never javascript: or the like. Re-encoding it
-		// escapes what an unescaped {{.Path}} put in (spaces, say).
-		u, err := url.Parse(out)
-		if err != nil {
-			return "", Errorf(Invalid, "url template expanded to a malformed URL")
-		}
-		if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
-			return "", Errorf(Invalid, "url template expanded to a URL that is not an absolute http or https URL")
-		}
-		return u.String(), nil
+	remainder := rest
+	if remainder != "" {
+		remainder = remainder[1:] // golink's remainder: what follows "name/"
 	}
-	if rest == "" && query == "" {
-		return t.raw, nil
+	if t.tmpl != nil {
+		return t.expandTemplate(remainder, query, user)
+	}
+	if t.slow {
+		return t.expandSlow(remainder, query)
+	}
+	sep := ""
+	if remainder != "" && !t.slash {
+		sep = "/"
+	}
+	if query == "" {
+		if remainder == "" {
+			return t.canon, nil
+		}
+		return t.canon + sep + remainder, nil
+	}
+	// The rest lands in the fragment if there is one, else in the query if
+	// there is one, else in the path. The query of the result is the
+	// target's merged with the request's.
+	base, tq, frag := t.canon, "", ""
+	if t.frag >= 0 {
+		base, frag = t.canon[:t.frag], t.canon[t.frag:]
+	}
+	if t.qpos >= 0 {
+		base, tq = t.canon[:t.qpos], t.canon[t.qpos+1:t.fragOrEnd()]
+	}
+	restInQuery := t.qpos >= 0 && t.frag < 0 && remainder != ""
+	if restInQuery || !canonicalQuery(query) || (tq != "" && !canonicalQuery(tq)) {
+		return t.expandSlow(remainder, query)
 	}
 	var b strings.Builder
-	b.Grow(len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3)
-	b.WriteString(t.prefix)
-	if len(rest) > 0 && rest[0] == '/' && len(t.prefix) > 0 && t.prefix[len(t.prefix)-1] == '/' {
-		rest = rest[1:] // https://x/docs/ + /a → https://x/docs/a
+	b.Grow(len(t.canon) + len(sep) + len(remainder) + len(query) + 2)
+	b.WriteString(base)
+	if frag == "" {
+		b.WriteString(sep)
+		b.WriteString(remainder)
 	}
-	b.WriteString(rest)
-	if t.query != "" || query != "" {
-		b.WriteByte('?')
-		b.WriteString(t.query)
-		if t.query != "" && query != "" {
-			b.WriteByte('&')
-		}
-		b.WriteString(query)
-	}
-	if t.fragment != "" {
-		b.WriteByte('#')
-		b.WriteString(t.fragment)
+	b.WriteByte('?')
+	mergeQueries(&b, tq, query)
+	if frag != "" {
+		b.WriteString(frag)
+		b.WriteString(sep)
+		b.WriteString(remainder)
 	}
 	return b.String(), nil
+}
+
+// expandSlow is golink's expandLink for a plain target, step by step.
+func (t *Target) expandSlow(remainder, query string) (string, error) {
+	long := t.raw
+	if strings.HasSuffix(long, "/") {
+		long += remainder
+	} else if remainder != "" {
+		long += "/" + remainder
+	}
+	u, err := url.Parse(long)
+	if err != nil {
+		return "", Errorf(Invalid, "target with the path appended is a malformed URL")
+	}
+	addQuery(u, query)
+	return u.String(), nil
+}
+
+func (t *Target) expandTemplate(remainder, query, user string) (string, error) {
+	path := remainder
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	out, err := t.execute(TemplateData{Path: path, Query: query, user: user, Now: time.Now().UTC()})
+	if errors.Is(err, errNoUser) {
+		return "", Errorf(Unauthorized, "this link needs to know who you are; sign in")
+	}
+	if err != nil {
+		return "", Wrap(err, Internal, "url template failed")
+	}
+	// A template may branch on its input; whatever it yields must still
+	// be an http(s) URL, never javascript: or the like. Re-encoding it
+	// escapes what an unescaped {{.Path}} put in (spaces, say).
+	u, err := url.Parse(out)
+	if err != nil {
+		return "", Errorf(Invalid, "url template expanded to a malformed URL")
+	}
+	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
+		return "", Errorf(Invalid, "url template expanded to a URL that is not an absolute http or https URL")
+	}
+	if !t.usesQuery {
+		addQuery(u, query)
+	}
+	return u.String(), nil
+}
+
+// addQuery adds the request's query parameters to u's, as golink does: when
+// the request has any, u's query is re-encoded with them (keys sorted, the
+// target's values before the request's).
+func addQuery(u *url.URL, query string) {
+	rv, _ := url.ParseQuery(query) // golink uses r.URL.Query(): bad pairs are dropped
+	if len(rv) == 0 {
+		return
+	}
+	q := u.Query()
+	for k, vs := range rv {
+		q[k] = append(q[k], vs...)
+	}
+	u.RawQuery = q.Encode()
+}
+
+// canonicalQuery reports whether q is exactly what url.Values.Encode would
+// write for the pairs url.ParseQuery reads from it: key=value pairs with
+// keys in order, keys of unreserved characters, values escaped the way
+// QueryEscape escapes them. Then merging needs no parsing.
+func canonicalQuery(q string) bool {
+	prev := ""
+	first := true
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || (!first && k < prev) {
+			return false
+		}
+		for i := 0; i < len(k); i++ {
+			if !unreserved(k[i]) {
+				return false
+			}
+		}
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case unreserved(c), c == '+':
+			case c == '%' && i+2 < len(v) && isUpperHex(v[i+1]) && isUpperHex(v[i+2]):
+				if d := unhex(v[i+1])<<4 | unhex(v[i+2]); unreserved(d) || d == ' ' {
+					return false // Encode would write it as itself, or '+'
+				}
+				i += 2
+			default:
+				return false
+			}
+		}
+		prev, first = k, false
+	}
+	return !first
+}
+
+// mergeQueries writes the pairs of the canonical queries tq and rq merged
+// by key, the target's first among equal keys: what Encode writes for the
+// two sets of values put together.
+func mergeQueries(b *strings.Builder, tq, rq string) {
+	tp, tq, tok := nextPair(tq)
+	rp, rq, rok := nextPair(rq)
+	first := true
+	for tok || rok {
+		if !first {
+			b.WriteByte('&')
+		}
+		first = false
+		if tok && (!rok || pairKey(tp) <= pairKey(rp)) {
+			b.WriteString(tp)
+			tp, tq, tok = nextPair(tq)
+		} else {
+			b.WriteString(rp)
+			rp, rq, rok = nextPair(rq)
+		}
+	}
+}
+
+func pairKey(p string) string {
+	k, _, _ := strings.Cut(p, "=")
+	return k
+}
+
+func nextPair(q string) (pair, rest string, ok bool) {
+	if q == "" {
+		return "", "", false
+	}
+	pair, rest, _ = strings.Cut(q, "&")
+	return pair, rest, true
+}
+
+func unreserved(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+func isUpperHex(c byte) bool { return ('0' <= c && c <= '9') || ('A' <= c && c <= 'F') }
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'A' + 10
 }
 
 func (t *Target) execute(d TemplateData) (string, error) {
