@@ -210,3 +210,48 @@ func TestReadNDJSONNamesBadLine(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeClicks(t *testing.T) {
+	t1 := time.Unix(100, 0)
+	t2 := time.Unix(200, 0)
+	got := MergeClicks([]Click{{"a", 1, t2}, {"b", 2, t1}, {"a", 3, t1}})
+	if len(got) != 2 || got[0].N != 4 || !got[0].Last.Equal(t2) || got[1].N != 2 {
+		t.Fatalf("MergeClicks = %+v", got)
+	}
+}
+
+// A template that uses .User fails for an anonymous request with
+// Unauthorized, as golink's does (401); with a user it expands.
+func TestExpandUserNeedsIdentity(t *testing.T) {
+	tg, err := ParseTarget("https://x.example/u/{{.User}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Expand("", "", ""); ErrorCode(err) != Unauthorized {
+		t.Fatalf("anonymous: %v (code %q), want Unauthorized", err, ErrorCode(err))
+	}
+	if got, err := tg.Expand("", "", "me@x"); err != nil || got != "https://x.example/u/me@x" {
+		t.Fatalf("signed in: %q, %v", got, err)
+	}
+	// A template that places .Query itself gets no merged query as well.
+	tg, _ = ParseTarget("https://x.example/s?{{.Query}}")
+	if got, _ := tg.Expand("", "a=1", ""); got != "https://x.example/s?a=1" {
+		t.Fatalf(".Query template: %q", got)
+	}
+	tg, _ = ParseTarget("https://x.example/s?{{with $.Query}}{{.}}{{end}}")
+	if got, _ := tg.Expand("", "a=1", ""); got != "https://x.example/s?a=1" {
+		t.Fatalf("$.Query template: %q", got)
+	}
+}
+
+// A plain target with a canonical query and a path costs one allocation:
+// the result. (The redirect benchmark counts the whole handler.)
+func TestExpandAllocations(t *testing.T) {
+	tg, err := ParseTarget("https://example.com/1/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { tg.Expand("/a/b", "x=1&y=%2F", "") }); n > 1 {
+		t.Fatalf("Expand allocates %v times, want 1", n)
+	}
+}
