@@ -1,6 +1,8 @@
 package links
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,5 +255,89 @@ func TestExpandAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { tg.Expand("/a/b", "x=1&y=%2F", "") }); n > 1 {
 		t.Fatalf("Expand allocates %v times, want 1", n)
+	}
+}
+
+func TestReadNDJSONReportsEveryBadLine(t *testing.T) {
+	in := `{"name":"ok","url":"https://a.example"}
+not json
+{"name":"b","url":"javascript:x"}
+
+{"name":"OK","url":"https://b.example"}
+{"name":"t","url":"https://t.example","tags":["a b","Bad!"]}
+` + `{"name":"long","url":"https://a.example/` + strings.Repeat("x", MaxImportLine) + `"}
+{"name":"last","url":"ftp://x"}`
+	_, err := ReadNDJSON(strings.NewReader(in), time.Now(), nil)
+	var le *LineErrors
+	if ErrorCode(err) != Invalid || !errors.As(err, &le) {
+		t.Fatalf("err = %v, want Invalid wrapping *LineErrors", err)
+	}
+	var got []string
+	for _, l := range le.Lines {
+		got = append(got, fmt.Sprintf("%d: %s", l.Line, l.Reason))
+	}
+	want := []string{"2: not a JSON object", "3: url scheme", "5: name \"OK\" repeats line 1", "6: tag \"bad!\" contains", "7: longer than", "8: url scheme"}
+	if len(got) != len(want) || le.Total != len(want) {
+		t.Fatalf("bad lines %q (total %d), want %d of them", got, le.Total, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("bad line %d = %q, want %q…", i, got[i], want[i])
+		}
+	}
+	if msg := ErrorMessage(err); !strings.HasPrefix(msg, "6 bad lines, nothing was imported: line 2: ") {
+		t.Errorf("message %q", msg)
+	}
+	// Reported lines are bounded; the count is not.
+	many := strings.Repeat("x\n", 250)
+	_, err = ReadNDJSON(strings.NewReader(many), time.Now(), nil)
+	if !errors.As(err, &le) || len(le.Lines) != 100 || le.Total != 250 || !strings.HasSuffix(ErrorMessage(err), "; and 150 more") {
+		t.Fatalf("250 bad lines: %d listed, total %d, message …%s", len(le.Lines), le.Total, ErrorMessage(err)[max(0, len(ErrorMessage(err))-30):])
+	}
+}
+
+func TestNormalizeTags(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+		err  string
+	}{
+		{nil, "", ""},
+		{[]string{"Infra, team  infra", "a.b_c-d"}, "a.b_c-d infra team", ""},
+		{[]string{""}, "", ""},
+		{[]string{"-x"}, "", "start with"},
+		{[]string{"a/b"}, "", "contains"},
+		{[]string{strings.Repeat("t", 33)}, "", "limit is 32"},
+		{strings.Fields("a b c d e f g h i j k l m n o p q"), "", "at most 16"},
+	} {
+		got, err := NormalizeTags(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(ErrorMessage(err), tt.err) {
+				t.Errorf("NormalizeTags(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("NormalizeTags(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if l := TagList(""); l == nil || len(l) != 0 {
+		t.Errorf("TagList(\"\") = %#v, want an empty list", l)
+	}
+}
+
+func TestParseSearch(t *testing.T) {
+	o := ParseSearch("  deploy tag:Infra owner:ann@x tag:team docs tag: ")
+	if o.Query != "deploy docs tag:" || fmt.Sprint(o.Tags) != "[infra team]" || o.Owner != "ann@x" {
+		t.Fatalf("ParseSearch = %+v", o)
+	}
+}
+
+func TestParseRev(t *testing.T) {
+	for s, ok := range map[string]bool{"12.3": true, "1.1": true, "bogus": false, "0.1": false, "1.0": false, "1.2.3": false, "-1.2": false, "": false, "1.": false} {
+		r, got := ParseRev(s)
+		if got != ok || (ok && r.String() != s) {
+			t.Errorf("ParseRev(%q) = %v, %v", s, r, got)
+		}
 	}
 }

@@ -40,8 +40,8 @@ func (f *flakyReads) Create(ctx context.Context, l links.Link) (links.Link, erro
 	return got, err
 }
 
-func (f *flakyReads) Delete(ctx context.Context, key string) error {
-	err := f.Store.Delete(ctx, key)
+func (f *flakyReads) Delete(ctx context.Context, key string, match ...links.Rev) error {
+	err := f.Store.Delete(ctx, key, match...)
 	f.down.Store(true)
 	return err
 }
