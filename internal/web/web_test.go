@@ -31,19 +31,24 @@ type testServer struct {
 // turns on AUTH_MODE=proxy with loopback trusted.
 func newTestServer(t testing.TB, proxyAuth bool) *testServer {
 	t.Helper()
+	return newTestServerWith(t, proxyAuth, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// newTestServerWith is newTestServer logging to log.
+func newTestServerWith(t testing.TB, proxyAuth bool, log *slog.Logger) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"), sqlite.Options{MaxOpenConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ix := index.New(log)
 	if err := ix.Load(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	h, err := web.New(web.Options{
-		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth},
+		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth, Log: log},
 		Index: ix,
 		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
 			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
@@ -237,24 +242,31 @@ func TestAPICRUD(t *testing.T) {
 	}
 	wantError(t, ts.do(t, "GET", "/api/v1/links/nope", ""), 404, links.NotFound, "not found")
 
-	// PUT changes only the fields present.
-	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"url":"https://wiki2.example"}`)
+	// PATCH (a JSON merge patch) changes only the fields present.
+	r = ts.do(t, "PATCH", "/api/v1/links/wiki", `{"url":"https://wiki2.example","tags":["docs"]}`)
 	json.Unmarshal([]byte(r.body), &rec)
-	if r.status != 200 || rec.URL != "https://wiki2.example" || rec.Description != "the wiki" || rec.Name != "Wiki" {
-		t.Fatalf("put: %d %s", r.status, r.body)
+	if r.status != 200 || rec.URL != "https://wiki2.example" || rec.Description != "the wiki" || rec.Name != "Wiki" || fmt.Sprint(rec.Tags) != "[docs]" {
+		t.Fatalf("patch: %d %s", r.status, r.body)
 	}
 	if loc := ts.do(t, "GET", "/wiki", "").header.Get("Location"); loc != "https://wiki2.example" {
 		t.Fatalf("redirect after update = %q", loc)
 	}
+	// PUT replaces: what it leaves out is cleared.
+	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"url":"https://wiki3.example"}`)
+	json.Unmarshal([]byte(r.body), &rec)
+	if r.status != 200 || rec.URL != "https://wiki3.example" || rec.Description != "" || len(rec.Tags) != 0 || rec.Name != "wiki" {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	wantError(t, ts.do(t, "PUT", "/api/v1/links/wiki", `{"description":"no url"}`), 400, links.Invalid, "url is required")
 	// Rename.
-	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"name":"Handbook"}`)
+	r = ts.do(t, "PATCH", "/api/v1/links/wiki", `{"name":"Handbook"}`)
 	if r.status != 200 {
 		t.Fatalf("rename: %d %s", r.status, r.body)
 	}
 	if ts.do(t, "GET", "/wiki", "").status != 404 || ts.do(t, "GET", "/handbook", "").status != 302 {
 		t.Fatal("rename not reflected in redirects")
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/handbook", `{"url":"ftp://x"}`), 400, links.Invalid, "not allowed")
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/handbook", `{"url":"ftp://x"}`), 400, links.Invalid, "not allowed")
 
 	if r := ts.do(t, "DELETE", "/api/v1/links/handbook", ""); r.status != 204 {
 		t.Fatalf("delete: %d", r.status)
@@ -364,9 +376,9 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if r.status != 201 || !strings.Contains(r.body, `"owner":"alice@x"`) {
 		t.Fatalf("create as alice: %d %s", r.status, r.body)
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
 	wantError(t, ts.do(t, "DELETE", "/api/v1/links/a", "", bob...), 403, links.Forbidden, "only its owner")
-	if r := ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
+	if r := ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
 		t.Fatalf("owner edit: %d %s", r.status, r.body)
 	}
 	// Reads and redirects need no identity.
@@ -377,7 +389,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}); err != nil {
 		t.Fatal(err)
 	}
-	r = ts.do(t, "PUT", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
+	r = ts.do(t, "PATCH", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
 	if r.status != 200 || !strings.Contains(r.body, `"owner":"bob@x"`) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
@@ -385,8 +397,8 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")
-	if r := ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"","description":"left unowned"}`, bob...); r.status != 200 || !strings.Contains(r.body, `"owner":""`) {
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")
+	if r := ts.do(t, "PATCH", "/api/v1/links/free2", `{"owner":"","description":"left unowned"}`, bob...); r.status != 200 || !strings.Contains(r.body, `"owner":""`) {
 		t.Fatalf("edit leaving it unowned: %d %s", r.status, r.body)
 	}
 	// In the UI the owner field of an unowned link is prefilled with the
@@ -484,6 +496,10 @@ func TestUIPages(t *testing.T) {
 		{"/-/links/docs", 200, []string{"go/docs", `action="/-/links/docs"`, "Delete go/docs", `href="https://docs.example"`}},
 		{"/-/links/gh", 200, []string{"<code>https://github.com/search?q={{QueryEscape .Path}}</code>", "a template"}},
 		{"/-/links/nope", 404, []string{"does not exist yet"}},
+		{"/-/links", 200, []string{"All links", "2 links", "go/docs", "Sort by"}},
+		{"/-/links/docs/history", 200, []string{"History of go/docs", "Version 1", "create"}},
+		{"/-/deleted", 200, []string{"Deleted links", "No deleted links."}},
+		{"/-/audit", 200, []string{"Audit log", "go/gh"}},
 		{"/-/new?name=fresh", 200, []string{`value="fresh"`}},
 		{"/-/help", 200, []string{"/etc/hosts", "/-/go?q=%s", "opensearch.xml"}},
 		{"/-/opensearch.xml", 200, []string{"OpenSearchDescription", ts.URL + "/-/go?q={searchTerms}"}},
@@ -549,7 +565,10 @@ func TestAPIRoutingErrorsAreJSON(t *testing.T) {
 		code         links.Code
 		allow        string
 	}{
-		{"PATCH", "/api/v1/links/docs", 405, links.MethodNotAllowed, "GET, HEAD, PUT, DELETE"},
+		{"POST", "/api/v1/links/docs", 405, links.MethodNotAllowed, "GET, HEAD, PUT, PATCH, DELETE"},
+		{"PUT", "/api/v1/links/docs/history", 405, links.MethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/v1/links/docs/restore", 405, links.MethodNotAllowed, "POST"},
+		{"POST", "/api/v1/audit", 405, links.MethodNotAllowed, "GET, HEAD"},
 		{"DELETE", "/api/v1/links", 405, links.MethodNotAllowed, "GET, HEAD, POST"},
 		{"POST", "/api/v1/export", 405, links.MethodNotAllowed, "GET, HEAD"},
 		{"GET", "/api/v1/import", 405, links.MethodNotAllowed, "POST"},
