@@ -357,6 +357,20 @@ func TestImportAllOrNothing(t *testing.T) {
 	if ts.do(t, "GET", "/good", "").status != 404 {
 		t.Fatal("a failed import stored its good lines")
 	}
+	// Every bad line is reported, each with its number and reason.
+	r := ts.do(t, "POST", "/api/v1/import", body+"[]\n{\"name\":\"good\",\"url\":\"https://x.example\"}\n", "Content-Type", "application/x-ndjson")
+	var rep struct {
+		Lines []struct {
+			Line   int
+			Reason string
+		}
+		BadLines int `json:"bad_lines"`
+	}
+	json.Unmarshal([]byte(r.body), &rep)
+	if r.status != 400 || rep.BadLines != 3 || len(rep.Lines) != 3 || rep.Lines[0].Line != 2 || rep.Lines[1].Line != 3 ||
+		rep.Lines[2].Line != 4 || !strings.Contains(rep.Lines[2].Reason, "repeats line 1") {
+		t.Fatalf("import report: %d %s", r.status, r.body)
+	}
 	wantError(t, ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/json"),
 		http.StatusUnsupportedMediaType, links.UnsupportedMediaType, "application/x-ndjson")
 	golink := `{"Short":"gl","Long":"https://golink.example","Created":"2023-01-01T00:00:00Z","LastEdit":"2023-01-02T00:00:00Z","Owner":"a@x"}`

@@ -386,7 +386,7 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time) 
 		case !found:
 			l.ID, l.Version = 0, 1
 			changed[l.Key] = true
-		case links.SameValues(before, l) && sqlstore.SameCounts(before, l):
+		case links.SameValues(before, l) && links.SameCounts(before, l):
 			continue
 		default:
 			l.ID, l.Version = before.ID, before.Version

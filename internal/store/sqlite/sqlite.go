@@ -351,7 +351,7 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 				if err := dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &l, links.ActionImport, at)); err != nil {
 					return err
 				}
-			case links.SameValues(before, l) && sqlstore.SameCounts(before, l):
+			case links.SameValues(before, l) && links.SameCounts(before, l):
 			default:
 				l.ID, l.Version = before.ID, before.Version
 				content := !links.SameValues(before, l)

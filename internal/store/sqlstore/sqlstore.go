@@ -386,11 +386,3 @@ func (d Dialect) MatchCond(n int, match []links.Rev) (string, []any) {
 	}
 	return ` AND (` + strings.Join(ors, ` OR `) + `)`, q.args[n:]
 }
-
-// SameCounts reports whether a and b have the same clicks and times, to
-// the microsecond both databases keep.
-func SameCounts(a, b links.Link) bool {
-	us := func(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
-	return a.Clicks == b.Clicks && us(a.LastClickedAt).Equal(us(b.LastClickedAt)) &&
-		us(a.CreatedAt).Equal(us(b.CreatedAt)) && us(a.UpdatedAt).Equal(us(b.UpdatedAt))
-}
