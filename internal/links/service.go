@@ -132,8 +132,11 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 	key := Normalize(name)
 	for attempt := 0; ; attempt++ {
 		l, action, err := s.update(ctx, user, key, in)
-		if ErrorCode(err) == Stale && in.IfMatch == nil && attempt < staleRetries {
-			continue
+		if ErrorCode(err) == Stale && in.IfMatch == nil {
+			if attempt < staleRetries {
+				continue
+			}
+			err = busyErr(name)
 		}
 		if err != nil {
 			return Link{}, err
@@ -207,6 +210,12 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 	return got, action, err
 }
 
+// busyErr is what a write without a precondition says when other writes
+// kept overtaking it: worth a retry (503), not a precondition that failed.
+func busyErr(name string) error {
+	return Errorf(Unavailable, "go/%s is being changed by others right now; try again", name)
+}
+
 func staleErr(cur Link) error {
 	return Errorf(Stale, "go/%s was changed since that version was read; it is now at version %d", cur.Name, cur.Version)
 }
@@ -233,8 +242,11 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 			match = ifMatch
 		}
 		err = s.Store.Delete(WithEdit(ctx, Edit{Actor: user, Action: ActionDelete, At: s.now()}), key, match...)
-		if ErrorCode(err) == Stale && ifMatch == nil && attempt < staleRetries {
-			continue
+		if ErrorCode(err) == Stale && ifMatch == nil {
+			if attempt < staleRetries {
+				continue
+			}
+			err = busyErr(name)
 		}
 		if err != nil {
 			return err
