@@ -324,6 +324,13 @@ func TestAPIAudit(t *testing.T) {
 	if r := px.do(t, "GET", "/-/audit", "", "X-Forwarded-Email", "ann@x"); r.status != 403 {
 		t.Fatalf("audit page with ownership on: %d", r.status)
 	}
+	// The footer offers the audit log only to those it lets in.
+	if r := px.do(t, "GET", "/-/", "", "X-Forwarded-Email", "ann@x"); strings.Contains(r.body, `href="/-/audit"`) {
+		t.Error("the footer links to an audit log this user may not read")
+	}
+	if r := ts.do(t, "GET", "/-/", ""); !strings.Contains(r.body, `href="/-/audit"`) {
+		t.Error("the footer does not link to the audit log")
+	}
 }
 
 // Each change is one structured log line: actor, action, link.

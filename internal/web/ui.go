@@ -16,6 +16,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		data = map[string]any{}
 	}
 	data["User"] = s.opt.Auth.User(r)
+	data["AuditOK"] = s.opt.Links.MayReadAudit(data["User"].(string)) == nil
 	data["Host"] = r.Host
 	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
