@@ -52,11 +52,6 @@ func TagList(tags string) []string {
 	return strings.Split(tags, " ")
 }
 
-// HasTag reports whether canonical tags contain tag.
-func HasTag(tags, tag string) bool {
-	return slices.Contains(strings.Fields(tags), tag)
-}
-
 // ParseSearch splits what a person typed into a search box into the text
 // query and the filters it names: tag:x (any number; all must match) and
 // owner:x, as golink's search has it.
