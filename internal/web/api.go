@@ -185,7 +185,7 @@ func replacement(in links.Input, name, user string) links.Input {
 // sets its field, null removes it (clears it), an absent one leaves it.
 func decodeMergePatch(w http.ResponseWriter, r *http.Request) (links.Input, error) {
 	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
-	case "", "application/merge-patch+json", "application/json":
+	case "application/merge-patch+json", "application/json":
 	default:
 		return links.Input{}, links.Errorf(links.UnsupportedMediaType, "PATCH takes a JSON merge patch (Content-Type: application/merge-patch+json), not %s", mt)
 	}

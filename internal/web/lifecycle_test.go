@@ -119,6 +119,7 @@ func TestAPIMergePatch(t *testing.T) {
 		{`[1]`, "", 400, links.Invalid, "not valid JSON"},
 		{`null`, "", 400, links.Invalid, "a JSON object"},
 		{`[{"op":"replace"}]`, "application/json-patch+json", 415, links.UnsupportedMediaType, "merge patch"},
+		{`{"description":"x"}`, "text/plain", 415, links.UnsupportedMediaType, "merge patch"},
 		{`{"tags":["Bad!"]}`, "", 400, links.Invalid, "contains"},
 	} {
 		hdr := []string{}
