@@ -1,6 +1,7 @@
 package web
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -102,6 +103,12 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Version int64 `json:"version"`
+	}
+	// Only JSON, as for link bodies: a browser's cross-site form post
+	// cannot be read as one.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, `send {"version": N} as JSON with Content-Type: application/json`))
+		return
 	}
 	if err := decodeJSON(w, r, &body); err != nil {
 		s.apiErr(w, r, err)

@@ -270,6 +270,7 @@ func TestAPIHistoryRestore(t *testing.T) {
 	wantError(t, ts.do(t, "POST", "/api/v1/links/docs/restore", `{"version":99}`), 404, links.NotFound, "no version 99")
 	wantError(t, ts.do(t, "POST", "/api/v1/links/docs/restore", `{}`), 400, links.Invalid, "which version")
 	wantError(t, ts.do(t, "POST", "/api/v1/links/docs/restore", `{"version":2,"x":1}`), 400, links.Invalid, "unknown field")
+	wantError(t, ts.do(t, "POST", "/api/v1/links/docs/restore", `{"version":2}`, "Content-Type", "text/plain"), 415, links.UnsupportedMediaType, "application/json")
 	r = ts.do(t, "POST", "/api/v1/links/docs/restore", `{"version":2}`)
 	if rec := decode[links.Record](t, r); r.status != 200 || rec.URL != "https://v2.example" || rec.Version != 6 {
 		t.Fatalf("undelete: %d %s", r.status, r.body)
