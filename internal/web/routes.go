@@ -6,12 +6,13 @@ import (
 )
 
 // routes registers every route of the public server, in one place: the
-// API on api (every path under /api/, which ServeHTTP sends there), the
-// rest on mux.
+// API on api (/api/v1 and every path under it, which ServeHTTP sends
+// there), the rest on mux.
 //
 // Redirects are the catch-all "GET /": every more specific pattern (the UI
-// under /-/, the probes) wins over it, and link names can never be "-",
-// "api", "healthz", "readyz" or "metrics".
+// under /-/, the probes) wins over it. Link names never start with "-" and
+// can never be "healthz", "readyz" or "metrics"; a link may be called
+// "api": go/api and go/api/x are the link, go/api/v1/... the API.
 func (s *Server) routes(mux, api *http.ServeMux) {
 	handle := func(pattern string, h http.HandlerFunc) http.Handler {
 		return s.handle(mux, pattern, h)
@@ -30,10 +31,15 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handle("GET /-/{$}", s.home)
 	handle("GET /-/go", s.goSearch)
 	handle("GET /-/new", s.newLink)
+	handle("GET /-/links", s.directory)
 	handle("POST /-/links", s.createForm)
 	handle("GET /-/links/{name}", s.linkPage)
 	handle("POST /-/links/{name}", s.updateForm)
 	handle("POST /-/links/{name}/delete", s.deleteForm)
+	handle("GET /-/links/{name}/history", s.historyPage)
+	handle("POST /-/links/{name}/restore", s.restoreForm)
+	handle("GET /-/deleted", s.deletedPage)
+	handle("GET /-/audit", s.auditPage)
 	handle("GET /-/help", s.help)
 	handle("GET /-/opensearch.xml", s.openSearch)
 	handle("GET /-/static/", s.static)
@@ -43,20 +49,30 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 
 	// JSON API, on a mux of its own: without "GET /" there, each path can
 	// have a method-less pattern that answers other methods with a JSON
-	// 405, and "/api/" a JSON 404 (the mux's own are plain text).
+	// 405, and "/api/v1/" a JSON 404 (the mux's own are plain text).
 	handleAPI := func(pattern string, h http.HandlerFunc) { s.handle(api, pattern, h) }
 	handleAPI("GET /api/v1/links", s.apiList)
 	handleAPI("POST /api/v1/links", s.apiCreate)
 	handleAPI("/api/v1/links", s.apiMethodNotAllowed("GET, HEAD, POST"))
 	handleAPI("GET /api/v1/links/{name}", s.apiGet)
 	handleAPI("PUT /api/v1/links/{name}", s.apiUpdate)
+	handleAPI("PATCH /api/v1/links/{name}", s.apiPatch)
 	handleAPI("DELETE /api/v1/links/{name}", s.apiDelete)
-	handleAPI("/api/v1/links/{name}", s.apiMethodNotAllowed("GET, HEAD, PUT, DELETE"))
+	handleAPI("/api/v1/links/{name}", s.apiMethodNotAllowed("GET, HEAD, PUT, PATCH, DELETE"))
+	handleAPI("GET /api/v1/links/{name}/history", s.apiHistory)
+	handleAPI("/api/v1/links/{name}/history", s.apiMethodNotAllowed("GET, HEAD"))
+	handleAPI("POST /api/v1/links/{name}/restore", s.apiRestore)
+	handleAPI("/api/v1/links/{name}/restore", s.apiMethodNotAllowed("POST"))
+	handleAPI("GET /api/v1/deleted", s.apiDeleted)
+	handleAPI("/api/v1/deleted", s.apiMethodNotAllowed("GET, HEAD"))
+	handleAPI("GET /api/v1/audit", s.apiAudit)
+	handleAPI("/api/v1/audit", s.apiMethodNotAllowed("GET, HEAD"))
 	handleAPI("GET /api/v1/export", s.apiExport)
 	handleAPI("/api/v1/export", s.apiMethodNotAllowed("GET, HEAD"))
 	handleAPI("POST /api/v1/import", s.apiImport)
 	handleAPI("/api/v1/import", s.apiMethodNotAllowed("POST"))
-	handleAPI("/api/", s.apiNotFound)
+	handleAPI("/api/v1/", s.apiNotFound)
+	handleAPI("/api/v1", s.apiNotFound)
 }
 
 // handle registers h for pattern on mux, through the metrics middleware.
@@ -69,8 +85,11 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) 
 	return hh
 }
 
-// isAPIPath reports whether path belongs to the API mux.
-func isAPIPath(path string) bool { return strings.HasPrefix(path, "/api/") }
+// isAPIPath reports whether path belongs to the API mux: /api/v1 and what
+// is under it, and nothing else, so that a link may be called api.
+func isAPIPath(path string) bool {
+	return strings.HasPrefix(path, "/api/v1") && (len(path) == len("/api/v1") || path[len("/api/v1")] == '/')
+}
 
 // isLinkPath reports whether the mux would route a GET or HEAD for path to
 // "GET /". The redirect hot path uses it to skip the mux's pattern matching
