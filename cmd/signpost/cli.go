@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -114,7 +115,10 @@ func createTemp(path string) (*os.File, error) {
 }
 
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, rest, err := config.Parse("import", "import FILE|- [flags]", args, getenv, dbSettings, stdout, nil)
+	var dryRun bool
+	c, rest, err := config.Parse("import", "import [--dry-run] FILE|- [flags]", args, getenv, dbSettings, stdout, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dryRun, "dry-run", false, "show what the import would change (new, updated, unchanged) and write nothing")
+	})
 	if err != nil {
 		return err
 	}
@@ -138,8 +142,20 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		src = "stdin"
 	}
 	bar := newProgress(stderr, size)
-	ls, err := links.ReadNDJSON(r, time.Now().UTC(), bar.update)
+	now := time.Now().UTC()
+	ls, err := links.ReadNDJSON(r, now, bar.update)
 	bar.done()
+	var bad *links.LineErrors
+	if errors.As(err, &bad) {
+		// Every bad line on its own line, as compilers do, then the verdict.
+		for _, l := range bad.Lines {
+			fmt.Fprintf(stderr, "%s:%d: %s\n", src, l.Line, l.Reason)
+		}
+		if n := bad.Total - len(bad.Lines); n > 0 {
+			fmt.Fprintf(stderr, "%s: %d more bad lines\n", src, n)
+		}
+		return links.Errorf(links.Invalid, "%d bad line(s) in %s; nothing was imported", bad.Total, src)
+	}
 	if err != nil {
 		return err
 	}
@@ -148,12 +164,39 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer st.Close()
-	// The operator's import: clicks and times in the file are kept.
+	if dryRun {
+		return printPlan(ctx, st, ls, src, stdout)
+	}
+	// The operator's import: clicks and times in the file are kept, and it
+	// is in every changed link's history.
+	ctx = links.WithEdit(ctx, links.Edit{Actor: "signpost import", Action: links.ActionImport, At: now})
 	if err := st.Import(ctx, ls, links.ImportOptions{Stats: true}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "imported %d links from %s\n", len(ls), src)
 	return nil
+}
+
+// printPlan writes what importing ls would change: one line per new or
+// updated link, then the counts.
+func printPlan(ctx context.Context, st links.Store, ls []links.Link, src string, stdout io.Writer) error {
+	p, err := links.PlanImport(ctx, st, ls)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	for _, l := range p.New {
+		fmt.Fprintf(w, "new      %s → %s\n", l.Name, l.URL)
+	}
+	for _, u := range p.Updated {
+		fmt.Fprintf(w, "updated  %s: %s\n", u.Link.Name, strings.Join(u.Fields, ", "))
+	}
+	fmt.Fprintf(w, "dry run: %d links in %s: %d new, %d updated, %d unchanged", len(ls), src, len(p.New), len(p.Updated), p.Unchanged)
+	if p.Refreshed > 0 {
+		fmt.Fprintf(w, " (%d of them with other clicks or times, which an import writes)", p.Refreshed)
+	}
+	fmt.Fprintln(w, "; nothing was written")
+	return w.Flush()
 }
 
 // progress draws a bar on a terminal for imports over 1 MiB; elsewhere

@@ -234,7 +234,7 @@ func TestReplicasStayInStep(t *testing.T) {
 	t.Logf("update on B visible on A after %v", a.waitRedirect("/docs", "https://docs.example/v2", within))
 
 	// Rename on A: B serves the new name and forgets the old one.
-	a.mustAPI(http.StatusOK, "PUT", "/api/v1/links/docs", map[string]string{"name": "manual"})
+	a.mustAPI(http.StatusOK, "PATCH", "/api/v1/links/docs", map[string]string{"name": "manual"}) // a rename; PUT would replace the whole link
 	t.Logf("rename on A visible on B after %v", b.waitRedirect("/manual", "https://docs.example/v2", within))
 	b.waitRedirect("/docs", "", within)
 

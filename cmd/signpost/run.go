@@ -22,7 +22,7 @@ Usage: signpost <command> [flags]
 Commands:
   serve        run the service (redirects, web UI, JSON API, probes, metrics)
   export       write every link as NDJSON to stdout or --out FILE
-  import       read NDJSON links from FILE or - (stdin), all or nothing
+  import       read NDJSON links from FILE or - (stdin), all or nothing (--dry-run: only say what would change)
   migrate      apply database migrations and print the schema version
   healthcheck  exit 0 when the local server's /healthz answers 200 (for Docker HEALTHCHECK)
   backup       copy the SQLite database to FILE, safely while the server runs

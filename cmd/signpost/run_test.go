@@ -180,9 +180,16 @@ func TestCLIExportImportMigrate(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.ndjson")
 	os.WriteFile(bad, []byte("{\"name\":\"b\",\"url\":\"https://b.example\"}\n{\"name\":\"c\",\"url\":\"file:///x\"}\n"), 0o644)
+	os.WriteFile(bad, []byte("{\"name\":\"b\",\"url\":\"https://b.example\"}\n{\"name\":\"c\",\"url\":\"file:///x\"}\nnot json\n"), 0o644)
 	code, _, errs = runCLI(t, env, "import", bad)
-	if code != 1 || !strings.Contains(errs, "line 2") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-		t.Fatalf("bad import: %d %q", code, errs)
+	wantErrs := bad + ":2: url scheme \"file\" is not allowed; only http and https are\n" +
+		bad + ":3: not a JSON object: invalid character 'o' in literal null (expecting 'u') at byte 2\n" +
+		"signpost: 2 bad line(s) in " + bad + "; nothing was imported\n"
+	if code != 1 || errs != wantErrs {
+		t.Fatalf("bad import: exit %d\n%s\nwant every bad line:\n%s", code, errs, wantErrs)
+	}
+	if _, out, _ := runCLI(t, env, "export"); strings.Contains(out, `"name":"b"`) {
+		t.Fatal("an import with bad lines stored its good ones")
 	}
 	out2 := filepath.Join(dir, "out.ndjson")
 	code, _, errs = runCLI(t, env, "export", "--out", out2)

@@ -50,7 +50,7 @@ func TestOverflowLineCannotBreakTheDatabase(t *testing.T) {
 	// The operator's import refuses the line, naming it and the bound...
 	file := filepath.Join(dir, "in.ndjson")
 	os.WriteFile(file, []byte(overflow), 0o644)
-	if code, _, errs := runCLI(t, env, "import", file); code != 1 || !strings.Contains(errs, "line 1: clicks must be from 0 to 1000000000000000") {
+	if code, _, errs := runCLI(t, env, "import", file); code != 1 || !strings.Contains(errs, "in.ndjson:1: clicks must be from 0 to 1000000000000000") {
 		t.Fatalf("import of the overflow line: %d %q", code, errs)
 	}
 	// ...and takes the maximum.

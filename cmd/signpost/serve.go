@@ -108,7 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.MetricsAddr == "" {
 		publicMetrics = metrics.Handler()
 	}
-	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy",
+	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy", Log: log,
 		WriteTimeout: min(links.DefaultWriteTimeout, c.WriteTimeout/6)} // an import gets 4x: still under HTTP_WRITE_TIMEOUT
 	h, err := web.New(web.Options{
 		Links:  svc,
@@ -140,6 +140,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if following {
 		follower := &index.Follower{Feed: feed, Store: st, Index: ix, Syncer: syncer, Log: log}
 		wg.Go(func() { follower.Run(bg) })
+	}
+	if c.HistoryRetention > 0 {
+		wg.Go(func() { pruneHistory(bg, st, c.HistoryRetention, pruneInterval, log) })
 	}
 
 	side, err := ops.StartSideServers(log, c.DebugAddr, c.MetricsAddr, metrics.Handler())

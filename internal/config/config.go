@@ -29,6 +29,7 @@ type Config struct {
 	TrustedProxies     []netip.Prefix
 	ClickFlushInterval time.Duration
 	ResyncInterval     time.Duration
+	HistoryRetention   time.Duration // 0: keep every change
 
 	MetricsAddr     string
 	DebugAddr       string
@@ -147,6 +148,24 @@ func Settings() []Setting {
 			}},
 		dur("CLICK_FLUSH_INTERVAL", "10s", "how often counted clicks are written to the database (a crash loses at most this much)", func(c *Config) *time.Duration { return &c.ClickFlushInterval }),
 		dur("RESYNC_INTERVAL", "30s", "how often the in-memory index checks the database for changes it was not told about", func(c *Config) *time.Duration { return &c.ResyncInterval }),
+		{Env: "HISTORY_RETENTION", Default: "0", Usage: "how long each link change stays in the history and audit log, as 400d or 8760h (0: for ever); older ones are removed hourly",
+			set: func(c *Config, v string) error {
+				d, err := parseRetention(v)
+				if err != nil {
+					return err
+				}
+				c.HistoryRetention = d
+				return nil
+			},
+			get: func(c *Config) string {
+				if c.HistoryRetention == 0 {
+					return "0"
+				}
+				if c.HistoryRetention%(24*time.Hour) == 0 {
+					return strconv.FormatInt(int64(c.HistoryRetention/(24*time.Hour)), 10) + "d"
+				}
+				return c.HistoryRetention.String()
+			}},
 		addr("METRICS_ADDR", "", "serve /metrics on this address instead of HTTP_ADDR (empty or off: on HTTP_ADDR)", func(c *Config) *string { return &c.MetricsAddr }),
 		addr("DEBUG_ADDR", "127.0.0.1:6060", "address of the private pprof server (off: none); never expose it publicly", func(c *Config) *string { return &c.DebugAddr }),
 		{Env: "PYROSCOPE_SERVER", Default: "", Secret: true, Usage: "Pyroscope server URL for continuous profiling (empty: off)",
@@ -259,6 +278,31 @@ func num(env, def, usage string, minimum int, p func(*Config) *int) Setting {
 			return nil
 		},
 		get: func(c *Config) string { return strconv.Itoa(*p(c)) }}
+}
+
+// parseRetention reads a retention: 0, a number of days (400d) or a Go
+// duration of at least an hour (a shorter one is surely a mistake).
+func parseRetention(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 1 || days > 100*365 {
+			return 0, errors.New("must be 0, a number of days such as 400d, or a duration such as 8760h")
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, errors.New("must be 0, a number of days such as 400d, or a duration such as 8760h")
+		}
+	}
+	if d < time.Hour {
+		return 0, errors.New("must be at least 1h (or 0 to keep everything)")
+	}
+	return d, nil
 }
 
 // UsageError is a bad command line or setting: exit code 2. Usage, when

@@ -25,7 +25,8 @@ func TestDefaults(t *testing.T) {
 		c.DebugAddr != "127.0.0.1:6060" || c.ReadHeaderTimeout != 5*time.Second || c.ReadTimeout != 15*time.Second ||
 		c.WriteTimeout != 30*time.Second || c.IdleTimeout != 120*time.Second || c.MaxHeaderBytes != 64<<10 ||
 		c.DBMaxOpenConns != 25 || c.DBMaxIdleConns != 25 || c.DBConnMaxLifetime != 5*time.Minute ||
-		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 25*time.Second || c.ResyncInterval != 30*time.Second {
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 25*time.Second || c.ResyncInterval != 30*time.Second ||
+		c.HistoryRetention != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -69,12 +70,25 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{"PUBLIC_URL", "https://go.example.com/links"},
 		{"PUBLIC_URL", "https://go.example.com/?x=1"},
 		{"PUBLIC_URL", "https://go.example.com/#top"},
+		{"HISTORY_RETENTION", "forever"},
+		{"HISTORY_RETENTION", "10m"},
+		{"HISTORY_RETENTION", "0d"},
+		{"HISTORY_RETENTION", "-5d"},
 	}
 	for _, tt := range tests {
 		_, _, err := Parse("serve", "serve", nil, env(map[string]string{tt.env: tt.val}), nil, nil, nil)
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(ue.Msg, tt.env) || strings.Contains(ue.Msg, "\n") {
 			t.Errorf("%s=%q: err = %v, want a one-line UsageError naming %s", tt.env, tt.val, err, tt.env)
+		}
+	}
+}
+
+func TestHistoryRetention(t *testing.T) {
+	for v, want := range map[string]time.Duration{"0": 0, "400d": 400 * 24 * time.Hour, "8760h": 8760 * time.Hour, "90m": 90 * time.Minute} {
+		c, _, err := Parse("serve", "serve", nil, env(map[string]string{"HISTORY_RETENTION": v}), nil, nil, nil)
+		if err != nil || c.HistoryRetention != want {
+			t.Errorf("HISTORY_RETENTION=%s: %v, %v; want %v", v, c.HistoryRetention, err, want)
 		}
 	}
 }

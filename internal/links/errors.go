@@ -24,6 +24,10 @@ const (
 	// HTTP-level refusals of the API, before any rule of the domain.
 	MethodNotAllowed     Code = "method_not_allowed"     // 405
 	UnsupportedMediaType Code = "unsupported_media_type" // 415
+
+	// Stale: a conditional write (If-Match, an edit form's version)
+	// found the link changed since that version was read: 412.
+	Stale Code = "precondition_failed"
 )
 
 // Error is an error with a Code and a message fit to show a user.

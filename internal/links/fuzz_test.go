@@ -109,3 +109,40 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// The allocation-free expansion of plain targets gives exactly what
+// golink's algorithm (expandSlow: append, url.Parse, merge, String) gives.
+func FuzzExpandFastMatchesGolink(f *testing.F) {
+	for _, s := range []string{"https://a.example/x?y=1#z", "https://a.example/docs/", "https://a.example", "https://a.example/s?b=2&a=1",
+		"https://a.example/#/app", "https://a.example/p?", "https://a.example/p#", "HTTPS://A.example/%7Efoo", "https://a.example/a|b?q=%20"} {
+		for _, q := range []string{"", "x=1", "a=1&a=0&b=2", "b=1&a=2", "q=a%20b", "q=a+b", "x", "&", "a=%zz", "k=%2F%C3%A9", ";a=1", "=1"} {
+			f.Add(s, "/a/b", q)
+			f.Add(s, "", q)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw, rest, query string) {
+		tg, err := ParseTarget(raw)
+		if err != nil || tg.IsTemplate() {
+			return
+		}
+		if rest != "" && !strings.HasPrefix(rest, "/") {
+			rest = "/" + rest
+		}
+		rest = (&url.URL{Path: rest}).EscapedPath() // as a server's request URL has it
+		got, err := tg.Expand(context.Background(), rest, query, "")
+		if err != nil {
+			t.Fatalf("Expand(%q, %q) on %q: %v", rest, query, raw, err)
+		}
+		remainder := rest
+		if remainder != "" {
+			remainder = remainder[1:]
+		}
+		want, err := tg.expandSlow(remainder, query)
+		if err != nil {
+			return // the appended rest made it malformed for url.Parse too
+		}
+		if got != want {
+			t.Fatalf("Expand(%q, %q) on %q = %q, golink's algorithm gives %q", rest, query, raw, got, want)
+		}
+	})
+}

@@ -218,8 +218,12 @@ func TestExpandStopsWithRequestAndDeadline(t *testing.T) {
 func TestExpandEncodesLocation(t *testing.T) {
 	for _, tt := range []struct{ target, rest, query, want string }{
 		{"https://é.example/café?q=ü#frag", "", "", "https://%C3%A9.example/caf%C3%A9?q=%C3%BC#frag"},
-		{"https://x.example/p?q=ü", "/a", "k=ö", "https://x.example/p/a?q=%C3%BC&k=%C3%B6"},
-		{"https://x.example/p", "", "q=a b\x7f", "https://x.example/p?q=a%20b%7F"},
+		// As golink does, the rest goes after the target's query, and the
+		// request's query is merged in and re-encoded, sorted by key.
+		{"https://x.example/p?q=ü", "/a", "k=ö", "https://x.example/p?k=%C3%B6&q=%C3%BC%2Fa"},
+		{"https://x.example/pü", "/a", "k=ö", "https://x.example/p%C3%BC/a?k=%C3%B6"},
+		{"https://x.example/p?q=ü", "", "", "https://x.example/p?q=%C3%BC"},
+		{"https://x.example/p", "", "q=a b\x7f", "https://x.example/p?q=a+b%7F"},
 		{"https://x.example/?q={{.Query}}", "", "a b=ü", "https://x.example/?q=a%20b=%C3%BC"},
 		{"https://x.example/{{.Path}}", "/d%C3%A9j%C3%A0", "", "https://x.example/d%C3%A9j%C3%A0"},
 	} {

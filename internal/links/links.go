@@ -11,13 +11,22 @@ import (
 
 // Link is one go/link: a name and the URL it leads to.
 type Link struct {
+	// ID identifies the link for good: it survives renames, and a deleted
+	// link that is restored gets it back. 0 until the link is stored.
+	ID int64
 	// Name is the name as its author typed it (go/Foo-Bar).
 	Name string
 	// Key is Normalize(Name): what lookups compare (foobar).
-	Key           string
-	URL           string
-	Description   string
-	Owner         string
+	Key         string
+	URL         string
+	Description string
+	Owner       string
+	// Tags are the link's labels in canonical form (see NormalizeTags):
+	// sorted, unique, lower case, separated by single spaces.
+	Tags string
+	// Version counts the changes of the link (not its clicks): 1 when
+	// created, one more with every update. With ID it is the link's ETag.
+	Version       int64
 	Clicks        int64
 	LastClickedAt time.Time // zero when never clicked
 	CreatedAt     time.Time
@@ -74,22 +83,70 @@ func MergeClicks(cs []Click) []Click {
 	return out
 }
 
-// Sort orders a List.
+// Sort orders a List. Each sort has one direction and ties are broken by
+// key, so that a Cursor names a place in it exactly.
 type Sort string
 
 const (
-	SortName    Sort = "name"
-	SortPopular Sort = "popular" // most clicks first
-	SortRecent  Sort = "recent"  // most recently updated first
+	SortName        Sort = "name"         // by key
+	SortClicks      Sort = "clicks"       // most clicks first
+	SortLastUsed    Sort = "last_used"    // most recently clicked first, never clicked last
+	SortLastChanged Sort = "last_changed" // most recently updated first
+
+	// The names the API first had for two of them.
+	SortPopular = SortClicks
+	SortRecent  = SortLastChanged
 )
 
-// ListOptions selects links for List.
+// ParseSort returns the Sort a name (or an older alias) means.
+func ParseSort(s string) (Sort, bool) {
+	switch s {
+	case "", "name":
+		return SortName, true
+	case "clicks", "popular":
+		return SortClicks, true
+	case "last_used":
+		return SortLastUsed, true
+	case "last_changed", "recent":
+		return SortLastChanged, true
+	}
+	return "", false
+}
+
+// ListOptions selects links for List and Count.
 type ListOptions struct {
 	// Query matches names (by key), URLs and descriptions, case-insensitively.
 	Query string
+	// Tags: only links that carry every one of them.
+	Tags []string
+	// Owner: only links this owner owns (exactly).
+	Owner string
 	Sort  Sort
 	// Limit is the maximum number of links; 0 means all.
 	Limit int
+	// After, when set, starts the list right after the link it names in
+	// this Sort: the next page.
+	After *Cursor
+}
+
+// Cursor is a place in a sorted list: the sort value and key of the last
+// link of a page.
+type Cursor struct {
+	Key    string
+	Clicks int64     // SortClicks
+	At     time.Time // SortLastUsed (zero: never clicked) and SortLastChanged
+}
+
+// CursorAfter returns the Cursor that continues a list in sort s after l.
+func CursorAfter(s Sort, l Link) Cursor {
+	c := Cursor{Key: l.Key, Clicks: l.Clicks}
+	switch s {
+	case SortLastUsed:
+		c.At = l.LastClickedAt
+	case SortLastChanged:
+		c.At = l.UpdatedAt
+	}
+	return c
 }
 
 // ImportOptions say what an import may set besides names, targets,
@@ -105,25 +162,49 @@ type ImportOptions struct {
 //
 // Writes return Unavailable when the database cannot be reached, NotFound
 // for a missing key and Conflict for a duplicate key.
+//
+// Every write (Create, Update, Delete, Import) records what it changed in
+// the link's history in the same transaction, with the actor, action and
+// time of EditOf(ctx).
 type Store interface {
 	Get(ctx context.Context, key string) (Link, error)
 	List(ctx context.Context, opt ListOptions) ([]Link, error)
+	// Count is the number of links List would return without Limit and After.
+	Count(ctx context.Context, opt ListOptions) (int, error)
 	// Each calls fn for every link in key order, streaming: the whole set
 	// is never held in memory.
 	Each(ctx context.Context, fn func(Link) error) error
-	// Create stores a new link; Conflict when its key exists.
+	// Create stores a new link at version 1 under a new ID; Conflict when
+	// its key exists. A link with ID set is a deleted link coming back:
+	// it keeps that ID and l.Version.
 	Create(ctx context.Context, l Link) (Link, error)
-	// Update replaces name, URL, description, owner and updated time of
-	// the link stored under key. l.Key may differ from key (a rename);
-	// Conflict when l.Key belongs to another link.
+	// Update replaces name, URL, description, owner, tags and updated
+	// time of the link stored under key, and increases its version. l.Key
+	// may differ from key (a rename); Conflict when l.Key belongs to
+	// another link. When l.ID is set, the update happens only if the
+	// stored link still has l.ID and l.Version (the database checks it in
+	// the UPDATE's WHERE); otherwise Stale.
 	Update(ctx context.Context, key string, l Link) (Link, error)
-	Delete(ctx context.Context, key string) error
+	// Delete removes the link stored under key. With match, only if the
+	// link still has one of those IDs and versions; otherwise Stale.
+	Delete(ctx context.Context, key string, match ...Rev) error
 	// Import upserts every link by key in one transaction: all or nothing.
+	// A link whose name, URL, description, owner or tags change gets a new
+	// version and a history entry; one that only gets other clicks or
+	// times gets neither.
 	Import(ctx context.Context, ls []Link, opt ImportOptions) error
 	// AddClicks adds each count to its link atomically (clicks = clicks + n,
 	// saturated at MaxClicks) in one statement; keys that no longer exist
 	// are ignored.
 	AddClicks(ctx context.Context, cs []Click) error
+	// Changes lists history entries, oldest first (q.Desc: newest first).
+	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
+	// Deleted lists the deletions of links that have not come back,
+	// newest first.
+	Deleted(ctx context.Context, q DeletedQuery) ([]Change, error)
+	// PruneHistory removes history entries older than before, in bounded
+	// batches, and says how many went.
+	PruneHistory(ctx context.Context, before time.Time) (int64, error)
 	// Version is a counter that every committed change of the link set
 	// (not clicks) increases; replicas compare it to decide on a resync.
 	Version(ctx context.Context) (int64, error)

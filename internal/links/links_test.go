@@ -2,6 +2,8 @@ package links
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,14 +45,16 @@ func TestValidateName(t *testing.T) {
 		{strings.Repeat("a", 100), true, ""},
 		{strings.Repeat("a", 101), false, "limit is 100"},
 		{"", false, "required"},
-		{"-docs", false, "start with a letter or digit"},
-		{"_docs", false, "start with a letter or digit"},
-		{".docs", false, "start with a letter or digit"},
+		{"-docs", false, "start with a letter, digit or '_'"},
+		{"_docs", true, ""}, // golink accepts it: ^\w[\w\-\.]*$
+		{"_", true, ""},
+		{"docs.", true, ""},
+		{".docs", false, "start with a letter, digit or '_'"},
 		{"a b", false, "contains"},
 		{"a/b", false, "contains"},
 		{"ünï", false, "start with"},
-		{"api", false, "reserved"},
-		{"API", false, "reserved"},
+		{"api", true, ""}, // only /api/v1/ is the API
+		{"API", true, ""},
 		{"healthz", false, "reserved"},
 		{"ready-z", false, "reserved"}, // normalises to readyz
 		{"metrics", false, "reserved"},
@@ -128,9 +132,28 @@ func TestExpand(t *testing.T) {
 		{"https://x.example/docs/", "/a/b", "", "", "https://x.example/docs/a/b"},
 		{"https://x.example/docs/", "", "x=1", "", "https://x.example/docs/?x=1"},
 		{"https://x.example", "/a", "", "", "https://x.example/a"},
-		{"https://x.example/s?q=go", "/more", "x=1&y=2", "", "https://x.example/s/more?q=go&x=1&y=2"},
+		// golink appends the rest to the target's text: after a query it is
+		// part of the query, after a fragment part of the fragment.
+		{"https://x.example/s?q=go", "/more", "", "", "https://x.example/s?q=go/more"},
+		{"https://x.example/s?q=go", "/more", "x=1&y=2", "", "https://x.example/s?q=go%2Fmore&x=1&y=2"},
 		{"https://x.example/s?q=go", "", "", "", "https://x.example/s?q=go"},
-		{"https://x.example/p#frag", "/a", "x=1", "", "https://x.example/p/a?x=1#frag"},
+		{"https://x.example/p#frag", "/a", "x=1", "", "https://x.example/p?x=1#frag/a"},
+		{"https://x.example/#/app", "/page", "", "", "https://x.example/#/app/page"},
+		// A trailing slash after the name adds nothing, as in golink.
+		{"https://x.example/docs", "/", "", "", "https://x.example/docs"},
+		// The request's query is merged and re-encoded as url.Values.Encode
+		// does: sorted by key, the target's values first.
+		{"https://x.example/s?b=1&a=2", "", "c=3", "", "https://x.example/s?a=2&b=1&c=3"},
+		{"https://x.example/s?a=1", "", "a=2&b=2", "", "https://x.example/s?a=1&a=2&b=2"},
+		{"https://x.example/s", "", "z=1&a=2", "", "https://x.example/s?a=2&z=1"},
+		{"https://x.example/s", "", "q=a%20b", "", "https://x.example/s?q=a+b"},
+		{"https://x.example/s", "", "q=a+b&x", "", "https://x.example/s?q=a+b&x="},
+		{"https://x.example/s", "", "q=a%2Fb", "", "https://x.example/s?q=a%2Fb"},
+		{"https://x.example/s?keep", "", "&", "", "https://x.example/s?keep"}, // no pairs: nothing merged
+		{"https://x.example/s#", "/a", "", "", "https://x.example/s#/a"},      // an empty fragment takes the rest
+		{"https://x.example/a|b", "", "", "", "https://x.example/a%7Cb"},      // url.URL.String's escaping
+		// Templates get the query merged too, unless they place .Query.
+		{"https://x.example/{{.Path}}?a=1", "/p", "b=2", "", "https://x.example/p?a=1&b=2"},
 		{"https://x.example/p", "/a%2Fb", "", "", "https://x.example/p/a%2Fb"},
 		{"HTTPS://X.example/p", "/a", "", "", "https://X.example/p/a"},
 		{"https://github.com/search?q={{QueryEscape .Path}}", "/a b", "", "", "https://github.com/search?q=a+b"},
@@ -204,7 +227,7 @@ func TestReadNDJSONNamesBadLine(t *testing.T) {
 	tests := []struct{ in, msg string }{
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\nnot json\n", "line 2: not a JSON object"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n\n{\"name\":\"b\",\"url\":\"javascript:x\"}\n", "line 3: url scheme"},
-		{"{\"name\":\"api\",\"url\":\"https://a.example\"}\n", "line 1: name \"api\" is reserved"},
+		{"{\"name\":\"healthz\",\"url\":\"https://a.example\"}\n", "line 1: name \"healthz\" is reserved"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\"}\n{\"name\":\"A\",\"url\":\"https://b.example\"}\n", "line 2: name \"A\" repeats line 1"},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":\"x\"}\n", "line 1: not a JSON object: field \"clicks\""},
 		{"{\"name\":\"a\",\"url\":\"https://a.example\",\"clicks\":-1}\n", "line 1: clicks must be from 0 to 1000000000000000, not -1"},
@@ -224,5 +247,125 @@ func TestMergeClicks(t *testing.T) {
 	got := MergeClicks([]Click{{"a", 1, t2}, {"b", 2, t1}, {"a", 3, t1}})
 	if len(got) != 2 || got[0].N != 4 || !got[0].Last.Equal(t2) || got[1].N != 2 {
 		t.Fatalf("MergeClicks = %+v", got)
+	}
+}
+
+// A template that uses .User fails for an anonymous request with
+// Unauthorized, as golink's does (401); with a user it expands.
+func TestExpandUserNeedsIdentity(t *testing.T) {
+	tg, err := ParseTarget("https://x.example/u/{{.User}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Expand(context.Background(), "", "", ""); ErrorCode(err) != Unauthorized {
+		t.Fatalf("anonymous: %v (code %q), want Unauthorized", err, ErrorCode(err))
+	}
+	if got, err := tg.Expand(context.Background(), "", "", "me@x"); err != nil || got != "https://x.example/u/me@x" {
+		t.Fatalf("signed in: %q, %v", got, err)
+	}
+	// A template that places .Query itself gets no merged query as well.
+	tg, _ = ParseTarget("https://x.example/s?{{.Query}}")
+	if got, _ := tg.Expand(context.Background(), "", "a=1", ""); got != "https://x.example/s?a=1" {
+		t.Fatalf(".Query template: %q", got)
+	}
+	tg, _ = ParseTarget("https://x.example/s?{{with $.Query}}{{.}}{{end}}")
+	if got, _ := tg.Expand(context.Background(), "", "a=1", ""); got != "https://x.example/s?a=1" {
+		t.Fatalf("$.Query template: %q", got)
+	}
+}
+
+// A plain target with a canonical query and a path costs one allocation:
+// the result. (The redirect benchmark counts the whole handler.)
+func TestExpandAllocations(t *testing.T) {
+	tg, err := ParseTarget("https://example.com/1/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { tg.Expand(context.Background(), "/a/b", "x=1&y=%2F", "") }); n > 1 {
+		t.Fatalf("Expand allocates %v times, want 1", n)
+	}
+}
+
+func TestReadNDJSONReportsEveryBadLine(t *testing.T) {
+	in := `{"name":"ok","url":"https://a.example"}
+not json
+{"name":"b","url":"javascript:x"}
+
+{"name":"OK","url":"https://b.example"}
+{"name":"t","url":"https://t.example","tags":["a b","Bad!"]}
+` + `{"name":"long","url":"https://a.example/` + strings.Repeat("x", MaxImportLine) + `"}
+{"name":"last","url":"ftp://x"}`
+	_, err := ReadNDJSON(strings.NewReader(in), time.Now(), nil)
+	var le *LineErrors
+	if ErrorCode(err) != Invalid || !errors.As(err, &le) {
+		t.Fatalf("err = %v, want Invalid wrapping *LineErrors", err)
+	}
+	var got []string
+	for _, l := range le.Lines {
+		got = append(got, fmt.Sprintf("%d: %s", l.Line, l.Reason))
+	}
+	want := []string{"2: not a JSON object", "3: url scheme", "5: name \"OK\" repeats line 1", "6: tag \"bad!\" contains", "7: longer than", "8: url scheme"}
+	if len(got) != len(want) || le.Total != len(want) {
+		t.Fatalf("bad lines %q (total %d), want %d of them", got, le.Total, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("bad line %d = %q, want %q…", i, got[i], want[i])
+		}
+	}
+	if msg := ErrorMessage(err); !strings.HasPrefix(msg, "6 bad lines, nothing was imported: line 2: ") {
+		t.Errorf("message %q", msg)
+	}
+	// Reported lines are bounded; the count is not.
+	many := strings.Repeat("x\n", 250)
+	_, err = ReadNDJSON(strings.NewReader(many), time.Now(), nil)
+	if !errors.As(err, &le) || len(le.Lines) != 100 || le.Total != 250 || !strings.HasSuffix(ErrorMessage(err), "; and 150 more") {
+		t.Fatalf("250 bad lines: %d listed, total %d, message …%s", len(le.Lines), le.Total, ErrorMessage(err)[max(0, len(ErrorMessage(err))-30):])
+	}
+}
+
+func TestNormalizeTags(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+		err  string
+	}{
+		{nil, "", ""},
+		{[]string{"Infra, team  infra", "a.b_c-d"}, "a.b_c-d infra team", ""},
+		{[]string{""}, "", ""},
+		{[]string{"-x"}, "", "start with"},
+		{[]string{"a/b"}, "", "contains"},
+		{[]string{strings.Repeat("t", 33)}, "", "limit is 32"},
+		{strings.Fields("a b c d e f g h i j k l m n o p q"), "", "at most 16"},
+	} {
+		got, err := NormalizeTags(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(ErrorMessage(err), tt.err) {
+				t.Errorf("NormalizeTags(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("NormalizeTags(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if l := TagList(""); l == nil || len(l) != 0 {
+		t.Errorf("TagList(\"\") = %#v, want an empty list", l)
+	}
+}
+
+func TestParseSearch(t *testing.T) {
+	o := ParseSearch("  deploy tag:Infra owner:ann@x tag:team docs tag: ")
+	if o.Query != "deploy docs tag:" || fmt.Sprint(o.Tags) != "[infra team]" || o.Owner != "ann@x" {
+		t.Fatalf("ParseSearch = %+v", o)
+	}
+}
+
+func TestParseRev(t *testing.T) {
+	for s, ok := range map[string]bool{"12.3": true, "1.1": true, "bogus": false, "0.1": false, "1.0": false, "1.2.3": false, "-1.2": false, "": false, "1.": false} {
+		r, got := ParseRev(s)
+		if got != ok || (ok && r.String() != s) {
+			t.Errorf("ParseRev(%q) = %v, %v", s, r, got)
+		}
 	}
 }

@@ -7,8 +7,12 @@ import (
 // MaxNameLen is the longest name accepted.
 const MaxNameLen = 100
 
-// reserved are keys that name UI, API and probe paths; a link may not take them.
-var reserved = map[string]bool{"api": true, "healthz": true, "readyz": true, "metrics": true}
+// reserved are the keys of the paths Signpost serves itself at the top
+// level, /healthz, /readyz and /metrics: a link of that name could never be
+// reached. (The UI is under /-/, which no name can start with, and the API
+// under /api/v1/ only, so a link called api works at go/api; see
+// web.isLinkPath.)
+var reserved = map[string]bool{"healthz": true, "readyz": true, "metrics": true}
 
 // Normalize returns the lookup key of a name: lower case, without '-'.
 // go/Foo-Bar and go/foobar are the same link. It is AppendKey into a stack
@@ -40,8 +44,9 @@ func AppendKey(dst []byte, name string) []byte {
 }
 
 // ValidateName reports whether name may be used for a link: 1–100 letters,
-// digits, '-', '_' or '.', starting with a letter or digit, and not reserved.
-// Its messages quote characters, not bytes (café says 'é', not 'Ã').
+// digits, '-', '_' or '.', starting with a letter, digit or '_' (golink's
+// rule, `^\w[\w\-\.]*$`), and not reserved. Its messages quote characters,
+// not bytes (café says 'é', not 'Ã').
 func ValidateName(name string) error {
 	if name == "" {
 		return Errorf(Invalid, "name is required")
@@ -50,11 +55,11 @@ func ValidateName(name string) error {
 		return Errorf(Invalid, "name is %d characters long; the limit is %d", n, MaxNameLen)
 	}
 	for i, r := range name {
-		if r < utf8.RuneSelf && (isAlnum(byte(r)) || i > 0 && (r == '-' || r == '_' || r == '.')) {
+		if r < utf8.RuneSelf && (isAlnum(byte(r)) || r == '_' || i > 0 && (r == '-' || r == '.')) {
 			continue
 		}
 		if i == 0 {
-			return Errorf(Invalid, "name %q must start with a letter or digit", name)
+			return Errorf(Invalid, "name %q must start with a letter, digit or '_'", name)
 		}
 		return Errorf(Invalid, "name %q contains %q; use letters, digits, '-', '_' and '.'", name, r)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,8 @@ type Record struct {
 	URL           string     `json:"url"`
 	Description   string     `json:"description"`
 	Owner         string     `json:"owner"`
+	Tags          []string   `json:"tags"`
+	Version       int64      `json:"version"`
 	Clicks        int64      `json:"clicks"`
 	LastClickedAt *time.Time `json:"last_clicked_at"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -24,8 +27,8 @@ type Record struct {
 
 // ToRecord returns l as a Record.
 func ToRecord(l Link) Record {
-	r := Record{Name: l.Name, URL: l.URL, Description: l.Description, Owner: l.Owner,
-		Clicks: l.Clicks, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
+	r := Record{Name: l.Name, URL: l.URL, Description: l.Description, Owner: l.Owner, Tags: TagList(l.Tags),
+		Version: l.Version, Clicks: l.Clicks, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 	if !l.LastClickedAt.IsZero() {
 		t := l.LastClickedAt
 		r.LastClickedAt = &t
@@ -40,6 +43,7 @@ type importLine struct {
 	URL           string     `json:"url"`
 	Description   string     `json:"description"`
 	Owner         string     `json:"owner"`
+	Tags          []string   `json:"tags"`
 	Clicks        int64      `json:"clicks"`
 	LastClickedAt *time.Time `json:"last_clicked_at"`
 	CreatedAt     *time.Time `json:"created_at"`
@@ -54,82 +58,127 @@ type importLine struct {
 // MaxImportLine is the longest NDJSON line accepted.
 const MaxImportLine = 256 << 10
 
+// maxLineErrors bounds how many bad lines an import lists; it still counts
+// them all.
+const maxLineErrors = 100
+
+// LineError is one bad line of an import.
+type LineError struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// LineErrors are the bad lines of an import (at most the first 100), and
+// how many there were in all. ReadNDJSON's Invalid error wraps them.
+type LineErrors struct {
+	Lines []LineError
+	Total int
+}
+
+func (e *LineErrors) Error() string {
+	var b strings.Builder
+	if e.Total == 1 {
+		b.WriteString("1 bad line, nothing was imported: ")
+	} else {
+		fmt.Fprintf(&b, "%d bad lines, nothing was imported: ", e.Total)
+	}
+	for i, l := range e.Lines {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "line %d: %s", l.Line, l.Reason)
+	}
+	if n := e.Total - len(e.Lines); n > 0 {
+		fmt.Fprintf(&b, "; and %d more", n)
+	}
+	return b.String()
+}
+
+func (e *LineErrors) add(line int, reason string) {
+	e.Total++
+	if len(e.Lines) < maxLineErrors {
+		e.Lines = append(e.Lines, LineError{line, reason})
+	}
+}
+
 // ReadNDJSON reads and validates one link per line. Blank lines are skipped.
-// The first bad line fails the whole read with an Invalid error naming its
-// line number, so an import is all or nothing; a failed read (a body cut
-// off at its size limit, say) fails it with that error, never with the
-// cut-off line's. progress, when set, is told the bytes read so far.
+// Every bad line is reported (its number and why), and any bad line fails
+// the whole read, so an import is all or nothing: the error is Invalid and
+// wraps a *LineErrors. progress, when set, is told the bytes read so far.
 func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, error) {
-	er := &errReader{r: r}
-	sc := bufio.NewScanner(er)
-	sc.Buffer(make([]byte, 64<<10), MaxImportLine)
+	br := bufio.NewReaderSize(r, 64<<10)
 	var out []Link
+	var bad LineErrors
 	seen := map[string]int{}
 	var read int64
-	n := 0
-	for sc.Scan() {
-		if er.err != nil {
-			// The scanner hands out what it buffered before the error as
-			// a last line, which may be cut anywhere.
-			break
-		}
-		n++
-		b := sc.Bytes()
-		read += int64(len(b)) + 1
+	for n := 1; ; n++ {
+		b, size, tooLong, err := readLine(br)
+		read += int64(size)
 		if progress != nil {
 			progress(read)
 		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
+		if err != nil && !errors.Is(err, io.EOF) {
+			var le *Error
+			if errors.As(err, &le) {
+				return nil, err
+			}
+			return nil, Wrap(err, Invalid, "reading import: "+err.Error())
 		}
-		l, err := parseLine(b, now)
-		if err != nil {
-			return nil, Errorf(Invalid, "line %d: %s", n, ErrorMessage(err))
+		switch l, reason := parseLine(b, tooLong, now); {
+		case reason == "blank":
+		case reason != "":
+			bad.add(n, reason)
+		default:
+			if prev, ok := seen[l.Key]; ok {
+				bad.add(n, fmt.Sprintf("name %q repeats line %d", l.Name, prev))
+				break
+			}
+			seen[l.Key] = n
+			out = append(out, l)
 		}
-		if prev, ok := seen[l.Key]; ok {
-			return nil, Errorf(Invalid, "line %d: name %q repeats line %d", n, l.Name, prev)
+		if err != nil { // io.EOF
+			break
 		}
-		seen[l.Key] = n
-		out = append(out, l)
 	}
-	err := sc.Err()
-	if er.err != nil {
-		err = er.err
-	}
-	if err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(Invalid, "line %d: longer than %d bytes", n+1, MaxImportLine)
-		}
-		var le *Error
-		if errors.As(err, &le) {
-			return nil, err
-		}
-		return nil, Wrap(err, Invalid, "reading import: "+err.Error())
+	if bad.Total > 0 {
+		return nil, Wrap(&bad, Invalid, bad.Error())
 	}
 	return out, nil
 }
 
-// errReader remembers the first error other than io.EOF its reader gave.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF && e.err == nil {
-		e.err = err
+// readLine returns the next line (without its newline) and the bytes it
+// took, or, for a line longer than MaxImportLine, nothing and tooLong
+// after skipping it.
+func readLine(br *bufio.Reader) (line []byte, size int, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += len(chunk)
+		if !tooLong {
+			if len(line)+len(chunk) > MaxImportLine+1 {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimSuffix(line, []byte("\n")), size, tooLong, err
 	}
-	return n, err
 }
 
-// parseLine decodes and validates one line. Numbers and times are
-// range-checked: one line must never be able to store a value that a
-// backend or a later click flush cannot represent.
-func parseLine(b []byte, now time.Time) (Link, error) {
+// parseLine reads one line into a validated link, or says why it is bad
+// ("blank" for a blank line).
+func parseLine(b []byte, tooLong bool, now time.Time) (Link, string) {
+	if tooLong {
+		return Link{}, fmt.Sprintf("longer than %d bytes", MaxImportLine)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Link{}, "blank"
+	}
 	var in importLine
 	if err := json.Unmarshal(b, &in); err != nil {
-		return Link{}, Errorf(Invalid, "not a JSON object: %s", jsonErr(err))
+		return Link{}, "not a JSON object: " + jsonErr(err)
 	}
 	l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
 	if l.Name == "" && in.Short != "" {
@@ -137,7 +186,7 @@ func parseLine(b []byte, now time.Time) (Link, error) {
 	}
 	l.Key = Normalize(l.Name)
 	if l.Clicks < 0 || l.Clicks > MaxClicks {
-		return Link{}, Errorf(Invalid, "clicks must be from 0 to %d, not %d", int64(MaxClicks), l.Clicks)
+		return Link{}, fmt.Sprintf("clicks must be from 0 to %d, not %d", int64(MaxClicks), l.Clicks)
 	}
 	l.CreatedAt, l.UpdatedAt = now, now
 	times := []struct {
@@ -154,14 +203,19 @@ func parseLine(b []byte, now time.Time) (Link, error) {
 			continue
 		}
 		if t.v.Before(MinTime) || !t.v.Before(MaxTime) {
-			return Link{}, Errorf(Invalid, "%s %s is outside the years 1970 to 9999", t.name, t.v.Format(time.RFC3339))
+			return Link{}, fmt.Sprintf("%s %s is outside the years 1970 to 9999", t.name, t.v.Format(time.RFC3339))
 		}
 		*t.dst = t.v.UTC()
 	}
-	if _, err := Validate(l); err != nil {
-		return Link{}, err
+	tags, err := NormalizeTags(in.Tags)
+	if err != nil {
+		return Link{}, ErrorMessage(err)
 	}
-	return l, nil
+	l.Tags = tags
+	if _, err := Validate(l); err != nil {
+		return Link{}, ErrorMessage(err)
+	}
+	return l, ""
 }
 
 func jsonErr(err error) string {

@@ -2,6 +2,7 @@ package links
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -40,6 +41,9 @@ type Service struct {
 	// so that a busy database answers 503 well before the HTTP server's
 	// write timeout cuts the connection; 0 means DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// Log gets one line per committed change (actor, action, link); nil
+	// discards them.
+	Log *slog.Logger
 }
 
 // DefaultWriteTimeout is Service.WriteTimeout's default.
@@ -55,6 +59,13 @@ type Input struct {
 	URL         *string
 	Description *string
 	Owner       *string
+	Tags        *[]string // replaces every tag; see NormalizeTags
+	// IfMatch, when set, makes an update happen only if the link is still
+	// at one of these versions (an ETag, an edit form's version);
+	// otherwise Update fails with Stale and changes nothing.
+	IfMatch []Rev
+
+	action Action // set by Restore
 }
 
 // MaxDescriptionLen and MaxOwnerLen are the longest description and
@@ -99,11 +110,6 @@ func (s *Service) committed(ctx, wctx context.Context, err error, key string, do
 		return Link{}, false
 	}
 	return got, done(got, gerr)
-}
-
-// sameLink reports whether a and b have the same user-visible fields.
-func sameLink(a, b Link) bool {
-	return a.Name == b.Name && a.URL == b.URL && a.Description == b.Description && a.Owner == b.Owner
 }
 
 func (s *Service) needUser(user string) error {
@@ -177,6 +183,11 @@ func (s *Service) List(ctx context.Context, opt ListOptions) ([]Link, error) {
 	return ls, nil
 }
 
+// Count is the number of links List would return without Limit and After.
+func (s *Service) Count(ctx context.Context, opt ListOptions) (int, error) {
+	return s.Store.Count(ctx, opt)
+}
+
 // Each calls fn for every link, in key order, streaming.
 func (s *Service) Each(ctx context.Context, fn func(Link) error) error {
 	return s.Store.Each(ctx, func(l Link) error { return fn(s.Index.WithPending(l)) })
@@ -189,7 +200,9 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 		return Link{}, err
 	}
 	var l Link
-	apply(&l, in)
+	if err := apply(&l, in); err != nil {
+		return Link{}, err
+	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
 	if s.Enforce || l.Owner == "" {
@@ -202,46 +215,81 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	l.UpdatedAt = l.CreatedAt
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Create(wctx, l)
+	got, err := s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionCreate}), l)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == Conflict:
 		// A retry of a create that committed (its answer lost, or its
 		// deadline raced the commit) finds the same link: answer as the
-		// first time, not 409.
+		// first time, not 409. Nothing changed, so nothing is logged.
 		cur, gerr := s.Store.Get(ctx, l.Key)
-		if gerr != nil || !sameLink(cur, l) {
+		if gerr != nil || !SameValues(cur, l) {
 			return Link{}, err
 		}
-		got = cur
+		return cur, s.publish(ctx, &cur, cur.Key)
 	default:
 		cur, ok := s.committed(ctx, wctx, err, l.Key, func(cur Link, err error) bool {
-			return err == nil && sameLink(cur, l) && cur.CreatedAt.Equal(l.CreatedAt)
+			return err == nil && SameValues(cur, l) && cur.CreatedAt.Equal(l.CreatedAt)
 		})
 		if !ok {
 			return Link{}, err
 		}
 		got = cur
 	}
+	s.logChange(user, ActionCreate, got)
 	err = s.publish(ctx, &got, got.Key)
 	return s.Index.WithPending(got), err
 }
 
+// staleRetries bounds how often Update and Delete start over when another
+// write came between their read and their write (without IfMatch, the
+// caller wants its change applied to whatever the link is now).
+const staleRetries = 3
+
 // Update changes the fields present in in. A rename is an update of Name.
+// The write is conditional on the version it read (or in.IfMatch), so that
+// a concurrent change is never overwritten unseen.
 func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link, error) {
 	if err := s.needUser(user); err != nil {
 		return Link{}, err
 	}
 	key := Normalize(name)
+	for attempt := 0; ; attempt++ {
+		l, action, err := s.update(ctx, user, key, in)
+		if ErrorCode(err) == Stale && in.IfMatch == nil {
+			if attempt < staleRetries {
+				continue
+			}
+			err = busyErr(name)
+		}
+		if err != nil {
+			return Link{}, err
+		}
+		if action == "" { // nothing changed
+			return l, nil
+		}
+		s.logChange(user, action, l)
+		keys := []string{key}
+		if l.Key != key {
+			keys = append(keys, l.Key)
+		}
+		err = s.publish(ctx, &l, keys...)
+		return s.Index.WithPending(l), err
+	}
+}
+
+func (s *Service) update(ctx context.Context, user, key string, in Input) (Link, Action, error) {
 	cur, err := s.Store.Get(ctx, key)
 	if err != nil {
-		return Link{}, err
+		return Link{}, "", err
 	}
 	if err := s.mayChange(user, cur); err != nil {
-		return Link{}, err
+		return Link{}, "", err
 	}
 	l := cur
-	apply(&l, in)
+	if err := apply(&l, in); err != nil {
+		return Link{}, "", err
+	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
 	if s.Enforce && cur.Owner == "" {
@@ -251,55 +299,250 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		case in.Owner == nil:
 			l.Owner = user
 		case l.Owner != "" && l.Owner != user:
-			return Link{}, Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
+			return Link{}, "", Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
 		}
 	}
 	if _, err := Validate(l); err != nil {
-		return Link{}, err
+		return Link{}, "", err
+	}
+	// The version the write expects: the one read, or the one the caller
+	// saw. The database compares it in the UPDATE's WHERE.
+	l.ID, l.Version = cur.ID, cur.Version
+	if in.IfMatch != nil {
+		want := in.IfMatch[0]
+		for _, r := range in.IfMatch {
+			if r == cur.Rev() {
+				want = r
+			}
+		}
+		l.ID, l.Version = want.ID, want.Version
+	}
+	if SameValues(l, cur) {
+		if l.Rev() != cur.Rev() {
+			return Link{}, "", staleErr(cur)
+		}
+		return cur, "", nil // nothing to record
+	}
+	action := in.action
+	switch {
+	case action != "":
+	case l.Name != cur.Name:
+		action = ActionRename
+	default:
+		action = ActionUpdate
 	}
 	l.UpdatedAt = s.now()
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	want := l
-	l, err = s.Store.Update(wctx, key, l)
+	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: user, Action: action}), key, l)
 	if err != nil {
-		got, ok := s.committed(ctx, wctx, err, want.Key, func(cur Link, err error) bool {
-			return err == nil && sameLink(cur, want) && cur.UpdatedAt.Equal(want.UpdatedAt)
+		// Only a write that was at the version it expected can have
+		// committed: the stored link is then its next version.
+		c, ok := s.committed(ctx, wctx, err, l.Key, func(c Link, err error) bool {
+			return err == nil && c.ID == l.ID && c.Version == l.Version+1 && SameValues(c, l) && c.UpdatedAt.Equal(l.UpdatedAt)
 		})
 		if !ok {
-			return Link{}, err
+			return Link{}, "", err
 		}
-		l = got
+		got = c
 	}
-	keys := []string{key}
-	if l.Key != key {
-		keys = append(keys, l.Key)
-	}
-	err = s.publish(ctx, &l, keys...)
-	return s.Index.WithPending(l), err
+	return got, action, nil
 }
 
-// Delete removes the link called name.
-func (s *Service) Delete(ctx context.Context, user, name string) error {
+// busyErr is what a write without a precondition says when other writes
+// kept overtaking it: worth a retry (503), not a precondition that failed.
+func busyErr(name string) error {
+	return Errorf(Unavailable, "go/%s is being changed by others right now; try again", name)
+}
+
+func staleErr(cur Link) error {
+	return Errorf(Stale, "go/%s was changed since that version was read; it is now at version %d", cur.Name, cur.Version)
+}
+
+// Delete removes the link called name; with ifMatch, only if it is still
+// at one of those versions.
+func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev) error {
 	if err := s.needUser(user); err != nil {
 		return err
 	}
 	key := Normalize(name)
-	cur, err := s.Store.Get(ctx, key)
-	if err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		cur, err := s.Store.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := s.mayChange(user, cur); err != nil {
+			return err
+		}
+		// As in Update: the permission was decided on the version read,
+		// so the delete is conditional on it.
+		match := []Rev{cur.Rev()}
+		if ifMatch != nil {
+			match = ifMatch
+		}
+		wctx, cancel := s.writeCtx(ctx, 1)
+		err = s.Store.Delete(WithEdit(wctx, Edit{Actor: user, Action: ActionDelete, At: s.now()}), key, match...)
+		if err != nil && ErrorCode(err) != Stale {
+			if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); ok {
+				err = nil
+			}
+		}
+		cancel()
+		if ErrorCode(err) == Stale && ifMatch == nil {
+			if attempt < staleRetries {
+				continue
+			}
+			err = busyErr(name)
+		}
+		if err != nil {
+			return err
+		}
+		s.logChange(user, ActionDelete, cur)
+		return s.publish(ctx, nil, key)
 	}
-	if err := s.mayChange(user, cur); err != nil {
-		return err
+}
+
+// Restore puts back the values the link called name had at version: an
+// update of a live link (the rules of Update apply), or, when name is a
+// deleted link, the link itself, under its old ID. Clicks of a deleted link
+// are not kept.
+func (s *Service) Restore(ctx context.Context, user, name string, version int64) (Link, error) {
+	if err := s.needUser(user); err != nil {
+		return Link{}, err
+	}
+	key := Normalize(name)
+	cur, err := s.Store.Get(ctx, key)
+	switch ErrorCode(err) {
+	case "":
+		v, err := s.valuesAt(ctx, cur.ID, cur.Name, version)
+		if err != nil {
+			return Link{}, err
+		}
+		tags := v.Tags
+		return s.Update(ctx, user, cur.Name, Input{Name: &v.Name, URL: &v.URL, Description: &v.Description,
+			Owner: &v.Owner, Tags: &tags, action: ActionRestore})
+	case NotFound:
+	default:
+		return Link{}, err
+	}
+	del, err := s.lastDeleted(ctx, key)
+	if err != nil {
+		return Link{}, err
+	}
+	gone := linkOf(*del.Before)
+	gone.Key = del.Key
+	if err := s.mayChange(user, gone); err != nil {
+		return Link{}, err
+	}
+	v, err := s.valuesAt(ctx, del.LinkID, del.Name, version)
+	if err != nil {
+		return Link{}, err
+	}
+	l := linkOf(v)
+	if _, err := Validate(l); err != nil {
+		return Link{}, Errorf(Invalid, "version %d of go/%s cannot come back: %s", version, del.Name, ErrorMessage(err))
+	}
+	l.ID, l.Version = del.LinkID, del.Version+1
+	l.UpdatedAt = s.now()
+	if l.CreatedAt.IsZero() {
+		l.CreatedAt = l.UpdatedAt
 	}
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	if err := s.Store.Delete(wctx, key); err != nil {
-		if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); !ok {
-			return err
+	want := l
+	l, err = s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionRestore}), want)
+	if err != nil {
+		c, ok := s.committed(ctx, wctx, err, want.Key, func(c Link, err error) bool {
+			return err == nil && c.ID == want.ID && c.Version == want.Version && c.UpdatedAt.Equal(want.UpdatedAt)
+		})
+		if !ok {
+			return Link{}, err
 		}
+		l = c
 	}
-	return s.publish(ctx, nil, key)
+	s.logChange(user, ActionRestore, l)
+	err = s.publish(ctx, &l, l.Key)
+	return s.Index.WithPending(l), err
+}
+
+// valuesAt returns what version of link id held: the values its change
+// recorded, or, for a version from before history was kept (or pruned),
+// the "before" of the change that followed it.
+func (s *Service) valuesAt(ctx context.Context, id int64, name string, version int64) (Values, error) {
+	cs, err := s.Store.Changes(ctx, ChangeQuery{LinkID: id, Version: version, Limit: 1})
+	if err != nil {
+		return Values{}, err
+	}
+	if len(cs) == 1 {
+		if cs[0].After == nil {
+			return Values{}, Errorf(Invalid, "version %d of go/%s is its deletion; restore an earlier one", version, name)
+		}
+		return *cs[0].After, nil
+	}
+	next, err := s.Store.Changes(ctx, ChangeQuery{LinkID: id, Version: version + 1, Limit: 1})
+	if err != nil {
+		return Values{}, err
+	}
+	if len(next) == 1 && next[0].Before != nil {
+		return *next[0].Before, nil
+	}
+	return Values{}, Errorf(NotFound, "go/%s has no version %d in its history", name, version)
+}
+
+func (s *Service) lastDeleted(ctx context.Context, key string) (Change, error) {
+	ds, err := s.Store.Deleted(ctx, DeletedQuery{Key: key, Limit: 1})
+	if err != nil {
+		return Change{}, err
+	}
+	if len(ds) == 0 || ds[0].Before == nil {
+		return Change{}, Errorf(NotFound, "link %q not found, and no deleted link of that name either", key)
+	}
+	return ds[0], nil
+}
+
+func linkOf(v Values) Link {
+	tags, _ := NormalizeTags(v.Tags)
+	return Link{Name: v.Name, Key: Normalize(v.Name), URL: v.URL, Description: v.Description, Owner: v.Owner,
+		Tags: tags, CreatedAt: v.CreatedAt}
+}
+
+// History returns the changes of the link called name, or of the deleted
+// link that last had that name, with q's paging (q.LinkID is set here).
+func (s *Service) History(ctx context.Context, name string, q ChangeQuery) ([]Change, error) {
+	key := Normalize(name)
+	cur, err := s.Store.Get(ctx, key)
+	switch ErrorCode(err) {
+	case "":
+		q.LinkID = cur.ID
+	case NotFound:
+		del, err := s.lastDeleted(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		q.LinkID = del.LinkID
+	default:
+		return nil, err
+	}
+	return s.Store.Changes(ctx, q)
+}
+
+// MayReadAudit decides who may read the audit log (every change of every
+// link): the one place to widen it when admins exist. With ownership off
+// (AUTH_MODE=none) there are no identities and everyone may edit anything,
+// so everyone may read it. With ownership on, nobody may yet: the
+// conservative choice until there are admins (each link's own history
+// stays readable by all, like the link).
+func (s *Service) MayReadAudit(user string) error {
+	if !s.Enforce {
+		return nil
+	}
+	return Errorf(Forbidden, "the audit log is for administrators, and this server has none yet; each link's history is on its page")
+}
+
+func (s *Service) logChange(actor string, a Action, l Link) {
+	if s.Log != nil {
+		s.Log.Info("link changed", "actor", actor, "action", string(a), "link", l.Name, "version", l.Version)
+	}
 }
 
 // publishTimeout bounds the re-read after a commit.
@@ -365,8 +608,13 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link, opt Import
 			ls[i].Owner = user
 		}
 	}
-	if err := s.Store.Import(ctx, ls, opt); err != nil {
+	if err := s.Store.Import(WithEdit(ctx, Edit{Actor: user, Action: ActionImport}), ls, opt); err != nil {
 		return err
+	}
+	// One line for the import; each link it changed has its own entry in
+	// the history.
+	if s.Log != nil {
+		s.Log.Info("links imported", "actor", user, "action", string(ActionImport), "links", len(ls))
 	}
 	// Committed: reload even if the client has gone meanwhile.
 	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), 4*publishTimeout)
@@ -381,7 +629,14 @@ func (s *Service) mayChange(user string, l Link) error {
 	return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it", l.Name, l.Owner)
 }
 
-func apply(l *Link, in Input) {
+func apply(l *Link, in Input) error {
+	if in.Tags != nil {
+		tags, err := NormalizeTags(*in.Tags)
+		if err != nil {
+			return err
+		}
+		l.Tags = tags
+	}
 	if in.Name != nil {
 		l.Name = *in.Name
 	}
@@ -394,4 +649,5 @@ func apply(l *Link, in Input) {
 	if in.Owner != nil {
 		l.Owner = strings.TrimSpace(*in.Owner)
 	}
+	return nil
 }

@@ -2,11 +2,13 @@ package links
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -16,12 +18,28 @@ const MaxURLLen = 8 << 10
 
 // Target is a validated, ready-to-expand link target. It is built once when
 // a link is saved or loaded, never per request.
+//
+// Expansion follows tailscale/golink's expandLink: a plain URL gets golink's
+// implicit {{with .Path}}/{{.}}{{end}} (or {{.Path}} after a trailing
+// slash) appended to its text, a template runs (within the bounds of
+// parseTemplate), the result goes through url.Parse and String, and the
+// request's query parameters are added to the result's and re-encoded,
+// sorted by key (url.Values.Encode). Raw non-ASCII bytes, controls and
+// spaces in the result are percent-encoded, as golink's http.Redirect
+// does for non-ASCII. The one deliberate difference: what follows the name
+// stays escaped as it was sent (golink unescapes it, so there go/docs/a%3Fb
+// became a query).
 type Target struct {
 	raw string
-	// loc is raw as a Location header carries it (see escapeLocation).
-	loc string
-	// For a plain URL: the parts around which the request's path and query go.
-	prefix, query, fragment string
+	// For a plain URL: canon is raw as url.Parse and String write it, as a
+	// Location header carries it (see escapeLocation); qpos and frag are
+	// the indexes of its '?' and '#' (-1 when absent).
+	canon      string
+	qpos, frag int
+	slash      bool // raw ends with '/': the rest follows without another
+	// slow: canon cannot stand for raw with a rest appended (raw ends with
+	// an empty fragment, which String drops), so Expand parses each time.
+	slow bool
 
 	// For a template target: the parsed template (never executed itself:
 	// runners execute clones of it), its Match patterns compiled, and a
@@ -30,6 +48,9 @@ type Target struct {
 	patterns map[string]*pattern
 	runners  sync.Pool
 	failure  atomic.Pointer[Failure]
+	// usesQuery: the template places .Query itself, so the request's query
+	// is not merged in as well.
+	usesQuery bool
 }
 
 // Failure is the latest redirect through a template target that failed:
@@ -44,8 +65,21 @@ type Failure struct {
 type TemplateData struct {
 	Path  string    // the rest of the request path after the name, without leading slash, unescaped
 	Query string    // the raw query of the request
-	User  string    // the requester's identity, "" when anonymous
 	Now   time.Time // the time of the request, UTC
+	user  string
+}
+
+// errNoUser is what .User fails with for an anonymous request.
+var errNoUser = errors.New("no user")
+
+// User is the requester's identity. For an anonymous request it fails, and
+// with it the redirect (401), as golink's does: a link built on who asks
+// has no answer for nobody.
+func (d TemplateData) User() (string, error) {
+	if d.user == "" {
+		return "", errNoUser
+	}
+	return d.user, nil
 }
 
 // ParseTarget parses raw as a link target: an absolute http or https URL
@@ -67,10 +101,22 @@ func ParseTarget(raw string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{raw: raw, loc: escapeLocation(raw), query: escapeLocation(u.RawQuery), fragment: u.EscapedFragment()}
-	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
-	t.prefix = escapeLocation(u.String())
+	t := &Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
+	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
+		t.frag = i
+	}
+	if i := strings.IndexByte(t.canon[:t.fragOrEnd()], '?'); i >= 0 {
+		t.qpos = i
+	}
 	return t, nil
+}
+
+func (t *Target) fragOrEnd() int {
+	if t.frag >= 0 {
+		return t.frag
+	}
+	return len(t.canon)
 }
 
 // ValidateTarget is ParseTarget for a target being saved: it also refuses
@@ -88,12 +134,51 @@ func ValidateTarget(raw string) (*Target, error) {
 	if t.tmpl == nil {
 		return t, nil
 	}
-	for _, d := range []TemplateData{{}, {Path: "a/b", Query: "x=1", User: "user@example.com", Now: time.Now().UTC()}} {
+	for _, d := range []TemplateData{{user: "user@example.com"}, {Path: "a/b", Query: "x=1", user: "user@example.com", Now: time.Now().UTC()}} {
 		if _, err := t.expandTemplate(context.Background(), d); err != nil {
 			return nil, Errorf(Invalid, "url template does not run: %s", ErrorMessage(err))
 		}
 	}
 	return t, nil
+}
+
+// usesField reports whether the template reads .name (or $.name).
+func usesField(n parse.Node, name string) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if usesField(c, name) {
+				return true
+			}
+		}
+	case *parse.ActionNode:
+		return usesField(n.Pipe, name)
+	case *parse.IfNode:
+		return usesField(n.Pipe, name) || usesField(n.List, name) || usesField(n.ElseList, name)
+	case *parse.WithNode:
+		return usesField(n.Pipe, name) || usesField(n.List, name) || usesField(n.ElseList, name)
+	case *parse.PipeNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Cmds {
+			for _, a := range c.Args {
+				if usesField(a, name) {
+					return true
+				}
+			}
+		}
+	case *parse.FieldNode:
+		return len(n.Ident) > 0 && n.Ident[0] == name
+	case *parse.VariableNode:
+		return len(n.Ident) > 1 && n.Ident[0] == "$" && n.Ident[1] == name
+	case *parse.ChainNode:
+		return usesField(n.Node, name)
+	}
+	return false
 }
 
 func checkURL(raw string) (*url.URL, error) {
@@ -132,51 +217,93 @@ func (t *Target) LastFailure() (Failure, bool) {
 }
 
 // Expand returns the redirect location for a request whose path after the
-// link name is rest ("" or "/a/b", already escaped) and whose raw query is
-// query. A plain target gets rest appended to its path and query merged into
-// its own; a template target decides for itself, within the bounds of
-// parseTemplate, and stops when ctx is done. Raw non-ASCII bytes, controls
-// and spaces in the result are percent-encoded.
+// link name is rest ("" or "/a/b", escaped as sent) and whose raw query is
+// query, for user ("" when anonymous), as golink's expandLink does (see
+// Target). A template target runs within the bounds of parseTemplate and
+// stops when ctx is done. For a plain target and a query that is already in
+// the form url.Values.Encode writes (sorted keys, escaped values: the usual
+// case), it allocates only the result.
 func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, error) {
+	remainder := rest
+	if remainder != "" {
+		remainder = remainder[1:] // golink's remainder: what follows "name/"
+	}
 	if t.tmpl != nil {
-		path := strings.TrimPrefix(rest, "/")
+		path := remainder
 		if p, err := url.PathUnescape(path); err == nil {
 			path = p
 		}
-		loc, err := t.expandTemplate(ctx, TemplateData{Path: path, Query: query, User: user, Now: time.Now().UTC()})
-		if err != nil && ctx.Err() == nil {
+		loc, err := t.expandTemplate(ctx, TemplateData{Path: path, Query: query, user: user, Now: time.Now().UTC()})
+		// Neither a request that ended nor one without the identity the
+		// link needs says anything about the link itself.
+		if err != nil && ctx.Err() == nil && ErrorCode(err) != Unauthorized {
 			t.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
 		}
 		return loc, err
 	}
-	if rest == "" && query == "" {
-		return t.loc, nil
+	if t.slow {
+		return t.expandSlow(remainder, query)
+	}
+	sep := ""
+	if remainder != "" && !t.slash {
+		sep = "/"
+	}
+	if query == "" {
+		if remainder == "" {
+			return t.canon, nil
+		}
+		return escapeLocation(t.canon + sep + remainder), nil
+	}
+	// The rest lands in the fragment if there is one, else in the query if
+	// there is one, else in the path. The query of the result is the
+	// target's merged with the request's.
+	base, tq, frag := t.canon, "", ""
+	if t.frag >= 0 {
+		base, frag = t.canon[:t.frag], t.canon[t.frag:]
+	}
+	if t.qpos >= 0 {
+		base, tq = t.canon[:t.qpos], t.canon[t.qpos+1:t.fragOrEnd()]
+	}
+	restInQuery := t.qpos >= 0 && t.frag < 0 && remainder != ""
+	if restInQuery || !canonicalQuery(query) || (tq != "" && !canonicalQuery(tq)) {
+		return t.expandSlow(remainder, query)
 	}
 	var b strings.Builder
-	b.Grow(len(t.prefix) + len(rest) + len(t.query) + len(query) + len(t.fragment) + 3)
-	b.WriteString(t.prefix)
-	if len(rest) > 0 && rest[0] == '/' && len(t.prefix) > 0 && t.prefix[len(t.prefix)-1] == '/' {
-		rest = rest[1:] // https://x/docs/ + /a → https://x/docs/a
+	b.Grow(len(t.canon) + len(sep) + len(remainder) + len(query) + 2)
+	b.WriteString(base)
+	if frag == "" {
+		b.WriteString(sep)
+		b.WriteString(remainder)
 	}
-	b.WriteString(rest)
-	if t.query != "" || query != "" {
-		b.WriteByte('?')
-		b.WriteString(t.query)
-		if t.query != "" && query != "" {
-			b.WriteByte('&')
-		}
-		b.WriteString(query)
-	}
-	if t.fragment != "" {
-		b.WriteByte('#')
-		b.WriteString(t.fragment)
+	b.WriteByte('?')
+	mergeQueries(&b, tq, query)
+	if frag != "" {
+		b.WriteString(frag)
+		b.WriteString(sep)
+		b.WriteString(remainder)
 	}
 	return escapeLocation(b.String()), nil
 }
 
+// expandSlow is golink's expandLink for a plain target, step by step.
+func (t *Target) expandSlow(remainder, query string) (string, error) {
+	long := t.raw
+	if strings.HasSuffix(long, "/") {
+		long += remainder
+	} else if remainder != "" {
+		long += "/" + remainder
+	}
+	u, err := url.Parse(long)
+	if err != nil {
+		return "", Errorf(Invalid, "target with the path appended is a malformed URL")
+	}
+	addQuery(u, query)
+	return escapeLocation(u.String()), nil
+}
+
 // expandTemplate runs the template on d and checks what it yields.
 func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, error) {
-	for _, f := range []struct{ name, v string }{{"path", d.Path}, {"query", d.Query}, {"user", d.User}} {
+	for _, f := range []struct{ name, v string }{{"path", d.Path}, {"query", d.Query}, {"user", d.user}} {
 		if len(f.v) > MaxURLLen {
 			return "", Errorf(TooLarge, "the request's %s is %d bytes long; a template link takes at most %d", f.name, len(f.v), MaxURLLen)
 		}
@@ -195,11 +322,113 @@ func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, er
 	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
 		return "", Errorf(Invalid, "url template expanded to %.80q, which is not an absolute http or https URL", out)
 	}
+	if !t.usesQuery {
+		addQuery(u, d.Query)
+	}
 	loc := escapeLocation(u.String())
 	if len(loc) > MaxURLLen {
 		return "", Errorf(TooLarge, "url template expanded to %d bytes once encoded; the limit is %d", len(loc), MaxURLLen)
 	}
 	return loc, nil
+}
+
+// addQuery adds the request's query parameters to u's, as golink does: when
+// the request has any, u's query is re-encoded with them (keys sorted, the
+// target's values before the request's).
+func addQuery(u *url.URL, query string) {
+	rv, _ := url.ParseQuery(query) // golink uses r.URL.Query(): bad pairs are dropped
+	if len(rv) == 0 {
+		return
+	}
+	q := u.Query()
+	for k, vs := range rv {
+		q[k] = append(q[k], vs...)
+	}
+	u.RawQuery = q.Encode()
+}
+
+// canonicalQuery reports whether q is exactly what url.Values.Encode would
+// write for the pairs url.ParseQuery reads from it: key=value pairs with
+// keys in order, keys of unreserved characters, values escaped the way
+// QueryEscape escapes them. Then merging needs no parsing.
+func canonicalQuery(q string) bool {
+	prev := ""
+	first := true
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || (!first && k < prev) {
+			return false
+		}
+		for i := 0; i < len(k); i++ {
+			if !unreserved(k[i]) {
+				return false
+			}
+		}
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case unreserved(c), c == '+':
+			case c == '%' && i+2 < len(v) && isUpperHex(v[i+1]) && isUpperHex(v[i+2]):
+				if d := unhex(v[i+1])<<4 | unhex(v[i+2]); unreserved(d) || d == ' ' {
+					return false // Encode would write it as itself, or '+'
+				}
+				i += 2
+			default:
+				return false
+			}
+		}
+		prev, first = k, false
+	}
+	return !first
+}
+
+// mergeQueries writes the pairs of the canonical queries tq and rq merged
+// by key, the target's first among equal keys: what Encode writes for the
+// two sets of values put together.
+func mergeQueries(b *strings.Builder, tq, rq string) {
+	tp, tq, tok := nextPair(tq)
+	rp, rq, rok := nextPair(rq)
+	first := true
+	for tok || rok {
+		if !first {
+			b.WriteByte('&')
+		}
+		first = false
+		if tok && (!rok || pairKey(tp) <= pairKey(rp)) {
+			b.WriteString(tp)
+			tp, tq, tok = nextPair(tq)
+		} else {
+			b.WriteString(rp)
+			rp, rq, rok = nextPair(rq)
+		}
+	}
+}
+
+func pairKey(p string) string {
+	k, _, _ := strings.Cut(p, "=")
+	return k
+}
+
+func nextPair(q string) (pair, rest string, ok bool) {
+	if q == "" {
+		return "", "", false
+	}
+	pair, rest, _ = strings.Cut(q, "&")
+	return pair, rest, true
+}
+
+func unreserved(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+func isUpperHex(c byte) bool { return ('0' <= c && c <= '9') || ('A' <= c && c <= 'F') }
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'A' + 10
 }
 
 // escapeLocation percent-encodes the bytes that must not reach a Location

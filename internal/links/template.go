@@ -65,7 +65,7 @@ func parseTemplate(raw string) (*Target, error) {
 	if err := c.node(tmpl.Tree.Root); err != nil {
 		return nil, err
 	}
-	return &Target{raw: raw, tmpl: tmpl, patterns: c.patterns}, nil
+	return &Target{raw: raw, tmpl: tmpl, patterns: c.patterns, usesQuery: usesField(tmpl.Tree.Root, "Query")}, nil
 }
 
 // checker walks a parsed template and refuses what could escape the
@@ -232,6 +232,8 @@ func (t *Target) execute(ctx context.Context, d TemplateData) (string, error) {
 		switch {
 		case errors.As(err, &le):
 			return "", le
+		case errors.Is(err, errNoUser):
+			return "", Errorf(Unauthorized, "this link needs to know who you are; sign in")
 		case ctx.Err() != nil:
 			return "", Wrap(ctx.Err(), Unavailable, "the request ended before the url template was expanded")
 		}
@@ -418,9 +420,9 @@ func argSizes(args []any) (longest, total int) {
 		case []byte:
 			n = len(a)
 		case TemplateData:
-			n = len(a.Path) + len(a.Query) + len(a.User) + 128
+			n = len(a.Path) + len(a.Query) + len(a.user) + 128
 		case *TemplateData:
-			n = len(a.Path) + len(a.Query) + len(a.User) + 128
+			n = len(a.Path) + len(a.Query) + len(a.user) + 128
 		default:
 			n = 400 // a float64 with %f is up to 330 bytes
 		}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,10 +16,11 @@ import (
 const (
 	maxJSONBody   = 64 << 10
 	maxImportBody = 64 << 20
-	maxListLimit  = 1000
-	// maxQueryLen bounds a search (UI, shortcut, API): a name is at most
-	// 100 bytes, and the LIKE it becomes costs its length times every
-	// stored URL's (SQLite refuses patterns past 50,000 bytes outright).
+	maxPageLimit  = 1000 // links, changes or deletions per page
+	// maxQueryLen bounds a search (UI, shortcut, API, directory): a name is
+	// at most 100 bytes, and the LIKE it becomes costs its length times
+	// every stored URL's (SQLite refuses patterns past 50,000 bytes
+	// outright).
 	maxQueryLen = 200
 )
 
@@ -50,7 +50,64 @@ func (s *Server) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 	s.logErr(r, err)
 	errorHeaders(w, err)
 	code := links.ErrorCode(err)
-	writeJSON(w, statusOf(err), map[string]apiError{"error": {Code: code, Message: links.ErrorMessage(err)}})
+	body := map[string]any{"error": apiError{Code: code, Message: links.ErrorMessage(err)}}
+	var le *links.LineErrors
+	if errors.As(err, &le) {
+		body["lines"] = le.Lines // every bad line of an import (the first 100)
+		body["bad_lines"] = le.Total
+	}
+	writeJSON(w, statusOf(err), body)
+}
+
+// apiStale answers a conditional write that found the link changed: 412,
+// with the link as it is now and its ETag, so that the client can look
+// and decide again.
+func (s *Server) apiStale(w http.ResponseWriter, r *http.Request, name string, err error) {
+	cur, gerr := s.opt.Links.Get(r.Context(), name)
+	if gerr != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(cur))
+	writeJSON(w, statusOf(err), map[string]any{
+		"error":   apiError{Code: links.ErrorCode(err), Message: links.ErrorMessage(err)},
+		"current": links.ToRecord(cur),
+	})
+}
+
+// etag is the link's ETag: its ID and version, from the same row.
+func etag(l links.Link) string { return `"` + l.Rev().String() + `"` }
+
+// ifMatch reads If-Match: nil when absent or "*" (any current version),
+// else the versions it lists. A tag that is not one of ours, or a weak
+// one (If-Match compares strongly), stands for a version no link has, so
+// the write is refused (412) rather than made unconditional.
+func ifMatch(r *http.Request) []links.Rev {
+	vals := r.Header.Values("If-Match")
+	if len(vals) == 0 {
+		return nil
+	}
+	var out []links.Rev
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" {
+				return nil
+			}
+			rev, ok := links.Rev{}, false
+			if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+				rev, ok = links.ParseRev(t[1 : len(t)-1])
+			}
+			if !ok {
+				rev = links.Rev{ID: -1, Version: -1}
+			}
+			out = append(out, rev)
+		}
+	}
+	if len(out) == 0 {
+		return []links.Rev{{ID: -1, Version: -1}}
+	}
+	return out
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
@@ -67,10 +124,40 @@ func (s *Server) apiMethodNotAllowed(allow string) http.HandlerFunc {
 }
 
 type linkBody struct {
-	Name        *string `json:"name"`
-	URL         *string `json:"url"`
-	Description *string `json:"description"`
-	Owner       *string `json:"owner"`
+	Name        *string   `json:"name"`
+	URL         *string   `json:"url"`
+	Description *string   `json:"description"`
+	Owner       *string   `json:"owner"`
+	Tags        *[]string `json:"tags"`
+
+	// A record as GET shows it may be sent back: its read-only fields
+	// are accepted and ignored.
+	Version       json.RawMessage `json:"version"`
+	Clicks        json.RawMessage `json:"clicks"`
+	LastClickedAt json.RawMessage `json:"last_clicked_at"`
+	CreatedAt     json.RawMessage `json:"created_at"`
+	UpdatedAt     json.RawMessage `json:"updated_at"`
+}
+
+// decodeJSON reads one JSON object from the body into v, refusing unknown
+// fields, bodies over 64 KiB and anything after the object.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return links.Errorf(links.TooLarge, "request body is larger than %d bytes", maxJSONBody)
+		}
+		if errors.Is(err, io.EOF) {
+			return links.Errorf(links.Invalid, "request body is empty; send a JSON object")
+		}
+		return links.Errorf(links.Invalid, "request body is not valid JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return links.Errorf(links.Invalid, "request body has data after the JSON object")
+	}
+	return nil
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
@@ -80,60 +167,122 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
 		return links.Input{}, links.Errorf(links.UnsupportedMediaType, "send the link as JSON with Content-Type: application/json")
 	}
 	var b linkBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return links.Input{}, links.Errorf(links.TooLarge, "request body is larger than %d bytes", maxJSONBody)
-		}
-		if errors.Is(err, io.EOF) {
-			return links.Input{}, links.Errorf(links.Invalid, "request body is empty; send a JSON object")
-		}
-		return links.Input{}, links.Errorf(links.Invalid, "request body is not valid JSON: %s", err.Error())
+	if err := decodeJSON(w, r, &b); err != nil {
+		return links.Input{}, err
 	}
-	if dec.More() {
-		return links.Input{}, links.Errorf(links.Invalid, "request body has data after the JSON object")
+	return links.Input{Name: b.Name, URL: b.URL, Description: b.Description, Owner: b.Owner, Tags: b.Tags}, nil
+}
+
+// replacement is a PUT body as a whole new value: a field left out is
+// cleared (description, tags), takes its default (owner: the requester, as
+// on create; name: the one in the path) or is missing (url).
+func replacement(in links.Input, name, user string) links.Input {
+	empty, none := "", []string{}
+	if in.Name == nil {
+		in.Name = &name
 	}
-	return links.Input{Name: b.Name, URL: b.URL, Description: b.Description, Owner: b.Owner}, nil
+	if in.URL == nil {
+		in.URL = &empty
+	}
+	if in.Description == nil {
+		in.Description = &empty
+	}
+	if in.Owner == nil {
+		in.Owner = &user
+	}
+	if in.Tags == nil {
+		in.Tags = &none
+	}
+	return in
+}
+
+// decodeMergePatch reads a JSON merge patch (RFC 7396) of a link: a member
+// sets its field, null removes it (clears it), an absent one leaves it.
+func decodeMergePatch(w http.ResponseWriter, r *http.Request) (links.Input, error) {
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "application/merge-patch+json", "application/json":
+	default:
+		return links.Input{}, links.Errorf(links.UnsupportedMediaType, "PATCH takes a JSON merge patch (Content-Type: application/merge-patch+json), not %s", mt)
+	}
+	var patch map[string]json.RawMessage
+	if err := decodeJSON(w, r, &patch); err != nil {
+		return links.Input{}, err
+	}
+	if patch == nil {
+		return links.Input{}, links.Errorf(links.Invalid, "a merge patch is a JSON object")
+	}
+	var in links.Input
+	str := func(field string, raw json.RawMessage, dst **string, clearable bool) error {
+		if string(raw) == "null" {
+			if !clearable {
+				return links.Errorf(links.Invalid, "%s cannot be removed", field)
+			}
+			empty := ""
+			*dst = &empty
+			return nil
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return links.Errorf(links.Invalid, "%s must be a string", field)
+		}
+		*dst = &v
+		return nil
+	}
+	for k, raw := range patch {
+		var err error
+		switch k {
+		case "name":
+			err = str(k, raw, &in.Name, false)
+		case "url":
+			err = str(k, raw, &in.URL, false)
+		case "description":
+			err = str(k, raw, &in.Description, true)
+		case "owner":
+			err = str(k, raw, &in.Owner, true)
+		case "tags":
+			tags := []string{}
+			if string(raw) != "null" {
+				if json.Unmarshal(raw, &tags) != nil {
+					err = links.Errorf(links.Invalid, "tags must be a list of strings")
+				}
+			}
+			in.Tags = &tags
+		case "version", "clicks", "last_clicked_at", "created_at", "updated_at": // read-only: ignored
+		default:
+			err = links.Errorf(links.Invalid, "unknown field %q", k)
+		}
+		if err != nil {
+			return links.Input{}, err
+		}
+	}
+	return in, nil
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	text, err := searchQuery(q.Get("q"))
+	q, err := strictQuery(r, "q", "sort", "limit", "cursor", "tag", "owner")
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
-	opt := links.ListOptions{Query: text, Sort: links.SortName, Limit: 50}
-	switch v := q.Get("sort"); v {
-	case "", "name":
-	case "popular":
-		opt.Sort = links.SortPopular
-	case "recent":
-		opt.Sort = links.SortRecent
-	default:
-		s.apiErr(w, r, links.Errorf(links.Invalid, "sort must be name, popular or recent, not %q", v))
-		return
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListLimit {
-			s.apiErr(w, r, links.Errorf(links.Invalid, "limit must be a number from 1 to %d", maxListLimit))
-			return
-		}
-		opt.Limit = n
-	}
-	ls, err := s.opt.Links.List(r.Context(), opt)
+	req, err := parseListing(q, 50)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
-	out := make([]links.Record, len(ls))
-	for i, l := range ls {
+	pg, err := s.listPage(r.Context(), req)
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	out := make([]links.Record, len(pg.Links))
+	for i, l := range pg.Links {
 		out[i] = links.ToRecord(l)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"links": out})
+	body := map[string]any{"links": out, "total": pg.Total}
+	if pg.Next != "" {
+		body["next"] = pg.Next
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
@@ -148,6 +297,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/links/"+l.Name)
+	w.Header().Set("ETag", etag(l))
 	writeJSON(w, http.StatusCreated, links.ToRecord(l))
 }
 
@@ -157,25 +307,54 @@ func (s *Server) apiGet(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", etag(l))
+	w.Header().Set("Accept-Patch", "application/merge-patch+json")
 	writeJSON(w, http.StatusOK, links.ToRecord(l))
 }
 
+// apiUpdate is PUT: the body replaces the link (see replacement).
 func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 	in, err := decodeBody(w, r)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
-	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), in)
+	user := s.opt.Auth.User(r)
+	s.apiWrite(w, r, user, replacement(in, r.PathValue("name"), user))
+}
+
+// apiPatch is PATCH with a JSON merge patch: only the fields present change.
+func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request) {
+	in, err := decodeMergePatch(w, r)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
+	s.apiWrite(w, r, s.opt.Auth.User(r), in)
+}
+
+func (s *Server) apiWrite(w http.ResponseWriter, r *http.Request, user string, in links.Input) {
+	in.IfMatch = ifMatch(r)
+	l, err := s.opt.Links.Update(r.Context(), user, r.PathValue("name"), in)
+	if links.ErrorCode(err) == links.Stale {
+		s.apiStale(w, r, r.PathValue("name"), err)
+		return
+	}
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(l))
 	writeJSON(w, http.StatusOK, links.ToRecord(l))
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name")); err != nil {
+	err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), ifMatch(r)...)
+	if links.ErrorCode(err) == links.Stale {
+		s.apiStale(w, r, r.PathValue("name"), err)
+		return
+	}
+	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}

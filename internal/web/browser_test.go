@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/signpost-go/signpost/internal/links"
 )
 
 // The real-browser test: headless Chromium drives the UI over the full
@@ -64,7 +66,7 @@ func TestBrowser(t *testing.T) {
 		}
 
 		// Create go/Team-Docs through the home page's form, typing as a person would.
-		wantTarget := target.URL + "/handbook?lang=en"
+		wantTarget := target.URL + "/handbook"
 		b.do(t, "fill the create form",
 			chromedp.SendKeys(chromedp.CSS(`form.quick input[name=name]`), "Team-Docs"),
 			chromedp.SendKeys(chromedp.CSS(`form.quick input[name=url]`), wantTarget),
@@ -88,8 +90,8 @@ func TestBrowser(t *testing.T) {
 		b.copyButtonCopies(t, ts.URL+"/Team-Docs")
 		b.screenshots(t, "link")
 
-		// Follow go/teamdocs/a/b?x=1: any case, no dashes; path and query passed on.
-		b.do(t, "follow the link", chromedp.Navigate(ts.URL+"/teamdocs/a/b?x=1"))
+		// Follow go/teamdocs/a/b?x=1&lang=en: any case, no dashes; path and query passed on.
+		b.do(t, "follow the link", chromedp.Navigate(ts.URL+"/teamdocs/a/b?x=1&lang=en"))
 		b.do(t, "wait for the target page", chromedp.WaitVisible(chromedp.ID("landed")))
 		landed := b.location(t)
 		u, err := url.Parse(landed)
@@ -176,7 +178,8 @@ func TestBrowser(t *testing.T) {
 		b.do(t, "emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 		defer b.do(t, "reset the viewport", chromedp.EmulateReset())
 		b.expect4xx(ts.URL + "/missing-thing")
-		for _, path := range []string{"/-/", "/-/links/Team-Docs", "/-/new", "/-/help", "/-/?q=team", "/-/?q=zzz", "/missing-thing"} {
+		for _, path := range []string{"/-/", "/-/links/Team-Docs", "/-/new", "/-/help", "/-/?q=team", "/-/?q=zzz", "/missing-thing",
+			"/-/links", "/-/links/Team-Docs/history", "/-/deleted", "/-/audit"} {
 			b.do(t, "open "+path, chromedp.Navigate(ts.URL+path))
 			// A mobile browser widens the layout viewport to fit content that
 			// overflows, so both widths must stay at the phone's.
@@ -187,6 +190,8 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do(t, "open home", chromedp.Navigate(ts.URL+"/-/"))
 		b.screenshots(t, "home-phone")
+		b.do(t, "open the directory", chromedp.Navigate(ts.URL+"/-/links"))
+		b.screenshots(t, "directory-phone")
 		b.noConsoleErrors(t)
 	})
 
@@ -216,6 +221,83 @@ func TestBrowser(t *testing.T) {
 
 	// The search shortcut cannot be made to send the browser elsewhere.
 	t.Run("ShortcutStaysOnHost", func(t *testing.T) { testShortcutStaysOnHost(t, b, ts, target) })
+
+	// Two tabs on one link: the later save does not overwrite the earlier
+	// one; it shows the other change and saves only when asked again. Then
+	// an old version comes back from the history, and the link itself from
+	// the deleted links.
+	t.Run("TwoTabsHistoryRestore", func(t *testing.T) {
+		ts.create(t, "shared", target.URL+"/shared")
+		tabB, cancel := chromedp.NewContext(b.ctx) // a second tab of the same browser
+		defer cancel()
+		if _, err := chromedp.Run(tabB, chromedp.Location()); err != nil { // the first action opens the tab
+			t.Fatalf("open tab B: %v", err)
+		}
+		b2 := &testBrowser{ctx: tabB, expected: map[string]bool{}}
+		page := ts.URL + "/-/links/shared"
+		b.do(t, "open the link in tab A", chromedp.Navigate(page))
+		b2.do(t, "open the link in tab B", chromedp.Navigate(page))
+
+		b2.do(t, "edit in tab B", chromedp.SetValue(chromedp.CSS("#f-desc"), "from tab B"))
+		b2.submit(t, "save in tab B", chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")))
+		b2.wantLocation(t, page+"?saved=1")
+
+		b.do(t, "edit in tab A", chromedp.SetValue(chromedp.CSS("#f-desc"), "from tab A"))
+		b.expect4xx(page)
+		resp := b.submit(t, "save in tab A", chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")))
+		if resp.Status != http.StatusConflict {
+			t.Fatalf("stale save in tab A: status %d, want 409", resp.Status)
+		}
+		if h := run(t, b, "read the warning", chromedp.Text(chromedp.CSS(".stale h2"))); !strings.Contains(h, "Someone else changed go/shared") {
+			t.Errorf("warning = %q", h)
+		}
+		if row := run(t, b, "read the changed row", chromedp.Text(chromedp.CSS(".stale tr.changed"))); !strings.Contains(row, "description") || !strings.Contains(row, "from tab B") || !strings.Contains(row, "from tab A") {
+			t.Errorf("the description row shows %q, want tab B's value now and tab A's edit", row)
+		}
+		if v := run(t, b, "read the kept edit", chromedp.Value(chromedp.CSS("#f-desc"))); v != "from tab A" {
+			t.Errorf("tab A's edit in the form = %q", v)
+		}
+		b.screenshots(t, "stale-edit")
+		if got := decode[links.Record](t, ts.do(t, "GET", "/api/v1/links/shared", "")); got.Description != "from tab B" {
+			t.Fatalf("the stale save overwrote tab B's: %q", got.Description)
+		}
+		b.submit(t, "save again in tab A", chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")))
+		b.wantLocation(t, page+"?saved=1")
+		if got := decode[links.Record](t, ts.do(t, "GET", "/api/v1/links/shared", "")); got.Description != "from tab A" {
+			t.Fatalf("after saving again: %q", got.Description)
+		}
+
+		// History: version 2 is tab B's; restore it.
+		b.submit(t, "open the history", chromedp.Click(chromedp.CSS("#history-link")))
+		b.wantLocation(t, page+"/history")
+		b.screenshots(t, "history")
+		if d := run(t, b, "read version 3's diff", chromedp.Text(chromedp.CSS("#v3 table.diff"))); !strings.Contains(d, "from tab B") || !strings.Contains(d, "from tab A") {
+			t.Errorf("version 3's diff = %q", d)
+		}
+		b.submit(t, "restore version 2", chromedp.Click(chromedp.CSS("#v2 form.restore button")))
+		b.wantLocation(t, page+"?restored=2")
+		if msg := run(t, b, "read the flash", chromedp.Text(chromedp.CSS(".flash.ok"))); msg != "Restored version 2." {
+			t.Errorf("flash = %q", msg)
+		}
+		if got := decode[links.Record](t, ts.do(t, "GET", "/api/v1/links/shared", "")); got.Description != "from tab B" || got.Version != 4 {
+			t.Fatalf("after restoring version 2: %+v", got)
+		}
+
+		// Delete it, find it among the deleted links, bring it back.
+		b.submit(t, "delete", chromedp.Click(chromedp.CSS(`form.danger button`)))
+		b.takeDialogs()
+		b.wantLocation(t, ts.URL+"/-/?deleted=shared")
+		b.do(t, "open the deleted links", chromedp.Navigate(ts.URL+"/-/deleted"))
+		b.screenshots(t, "deleted")
+		b.submit(t, "restore the deleted link", chromedp.Click(chromedp.CSS("form.restore button")))
+		b.wantLocation(t, page+"?restored=4")
+		b.do(t, "follow the restored link", chromedp.Navigate(ts.URL+"/shared"))
+		b.do(t, "wait for the target page", chromedp.WaitVisible(chromedp.ID("landed")))
+		if got := b.location(t); got != target.URL+"/shared" {
+			t.Errorf("go/shared landed on %s", got)
+		}
+		b.noConsoleErrors(t)
+	})
 }
 
 // targetServer stands in for the long URLs links point at, on 127.0.0.1.

@@ -8,6 +8,10 @@ import (
 	"github.com/signpost-go/signpost/internal/links"
 )
 
+// trailingPunct is what golink trims from the end of a name it does not
+// find: go/docs. and go/docs) pasted from prose still lead to go/docs.
+const trailingPunct = ".,()[]{}"
+
 // redirect is the hot path: one lock-free map lookup in the index, the
 // target's precomputed expansion, an atomic click count. No database.
 func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +28,18 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 			name = n
 		}
 	}
+	if len(name) > 1 && name[len(name)-1] == '+' {
+		// go/docs+ opens the link's page, as golink's go/docs+ does.
+		http.Redirect(w, r, "/-/links/"+url.PathEscape(name[:len(name)-1]), http.StatusFound)
+		return
+	}
 	e, ok := s.opt.Index.LookupName(name)
+	if !ok {
+		if trimmed := strings.TrimRight(name, trailingPunct); trimmed != name {
+			name = trimmed
+			e, ok = s.opt.Index.LookupName(name)
+		}
+	}
 	if !ok {
 		if s.opt.OnRedirect != nil {
 			s.opt.OnRedirect(false)
@@ -37,8 +52,16 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		user = s.opt.Auth.User(r)
 	}
 	loc, err := e.Target.Expand(r.Context(), rest, r.URL.RawQuery, user)
+	if links.ErrorCode(err) == links.Unauthorized {
+		s.errorPage(w, r, http.StatusUnauthorized, "go/"+e.Link.Name+" leads somewhere that depends on who you are: "+links.ErrorMessage(err))
+		return
+	}
 	if err != nil {
 		s.opt.Log.Warn("link target did not expand", "name", e.Link.Name, "err", err)
+		if !e.Target.IsTemplate() { // the rest made the URL malformed
+			s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" could not be expanded for this request: "+links.ErrorMessage(err))
+			return
+		}
 		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" is a template that could not be expanded for this request: "+
 			links.ErrorMessage(err)+". Its page, /-/links/"+e.Link.Name+", shows the template and this error.")
 		return

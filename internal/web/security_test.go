@@ -329,7 +329,7 @@ func TestLongSearchQueryRefused(t *testing.T) {
 	for _, n := range []int{201, 1000, 60000} {
 		long := strings.Repeat("d", n)
 		wantError(t, ts.do(t, "GET", "/api/v1/links?q="+long, ""), http.StatusBadRequest, links.Invalid, "at most 200 bytes")
-		for _, p := range []string{"/-/?q=", "/-/go?q="} {
+		for _, p := range []string{"/-/?q=", "/-/go?q=", "/-/links?q="} {
 			r := ts.do(t, "GET", p+long, "")
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, "at most 200 bytes") {
 				t.Errorf("GET %s<%d bytes>: %d %.200q", p, n, r.status, r.body)
@@ -341,6 +341,29 @@ func TestLongSearchQueryRefused(t *testing.T) {
 	}
 	if r := ts.do(t, "GET", "/-/?q="+ok, ""); r.status != 200 {
 		t.Errorf("a 200-byte search page: %d", r.status)
+	}
+	if r := ts.do(t, "GET", "/-/links?q="+ok, ""); r.status != 200 {
+		t.Errorf("a 200-byte search of the directory: %d", r.status)
+	}
+	// The directory's and the list's other filters are bounded as a link's
+	// own tags and owner are: each tag is one more LIKE over every row.
+	var manyTags string
+	for i := range 16 {
+		manyTags += fmt.Sprintf("&tag=t%d", i)
+	}
+	manyTags = manyTags[1:]
+	if r := ts.do(t, "GET", "/api/v1/links?"+manyTags, ""); r.status != 200 {
+		t.Errorf("16 tag filters: %d %s", r.status, r.body)
+	}
+	for q, msg := range map[string]string{
+		manyTags + "&tag=u":                 "at most 16 tags; this one has 17",
+		"tag=" + strings.Repeat("t", 33):    "is 33 characters long; the limit is 32",
+		"owner=" + strings.Repeat("o", 257): "owner is 257 bytes long; the limit is 256",
+	} {
+		wantError(t, ts.do(t, "GET", "/api/v1/links?"+q, ""), http.StatusBadRequest, links.Invalid, msg)
+		if r := ts.do(t, "GET", "/-/links?"+q, ""); r.status != http.StatusBadRequest || !strings.Contains(r.body, msg) {
+			t.Errorf("GET /-/links?%.40s...: %d", q, r.status)
+		}
 	}
 	// The shortcut's path after a known name is not a search: not bounded here.
 	if r := ts.do(t, "GET", "/-/go?q=docs/"+strings.Repeat("a", 2000), ""); r.status != http.StatusFound {

@@ -87,12 +87,14 @@ func New(opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders(), importing: make(chan struct{}, 1)}
-	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") }}
+	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
+		"tags": links.TagList, "rev": func(l links.Link) string { return l.Rev().String() },
+		"prev": func(v int64) int64 { return v - 1 }}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"home", "link", "new", "notfound", "help", "error"} {
+	for _, p := range []string{"home", "link", "new", "notfound", "help", "error", "history", "deleted", "audit", "directory"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -197,6 +199,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case links.Conflict:
 		return http.StatusConflict
+	case links.Stale:
+		return http.StatusPreconditionFailed
 	case links.Unauthorized:
 		return http.StatusUnauthorized
 	case links.Forbidden:

@@ -18,6 +18,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		data = map[string]any{}
 	}
 	data["User"] = s.opt.Auth.User(r)
+	data["AuditOK"] = s.opt.Links.MayReadAudit(data["User"].(string)) == nil
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.opt.Log.Error("template failed", "page", page, "err", err)
@@ -41,6 +42,10 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 	s.errorPage(w, r, statusOf(err), links.ErrorMessage(err))
 }
 
+// searchLimit is how many results the home page's search shows; the
+// directory pages through the rest.
+const searchLimit = 50
+
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q, err := searchQuery(r.URL.Query().Get("q"))
@@ -50,12 +55,20 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
 	if q != "" {
-		res, err := s.opt.Links.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
+		opt := links.ParseSearch(q)
+		opt.Sort, opt.Limit = links.SortClicks, searchLimit
+		res, err := s.opt.Links.List(ctx, opt)
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		data["Results"] = res
+		total, err := s.opt.Links.Count(ctx, opt)
+		if err != nil {
+			s.errPage(w, r, err)
+			return
+		}
+		data["Results"], data["Total"] = res, total
+		data["More"] = "/-/links?" + url.Values{"q": {q}, "sort": {string(links.SortClicks)}}.Encode()
 	} else {
 		popular, err := s.opt.Links.List(ctx, links.ListOptions{Sort: links.SortPopular, Limit: 10})
 		if err != nil {
@@ -176,10 +189,16 @@ func ishex(c byte) bool {
 
 func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url")}})
+	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}})
 }
 
-type formValues struct{ Name, URL, Description, Owner string }
+// formValues is what a link form shows. Version is the ETag value of the
+// link the edit form was loaded with: the save is conditional on it.
+type formValues struct{ Name, URL, Description, Owner, Tags, Version string }
+
+func formOf(l links.Link) formValues {
+	return formValues{l.Name, l.URL, l.Description, l.Owner, l.Tags, l.Rev().String()}
+}
 
 // readForm reads a link form of at most maxJSONBody bytes.
 func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, error) {
@@ -196,12 +215,29 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 		URL:         r.PostFormValue("url"),
 		Description: r.PostFormValue("description"),
 		Owner:       r.PostFormValue("owner"),
+		Tags:        r.PostFormValue("tags"),
+		Version:     r.PostFormValue("version"),
 	}
 	in := links.Input{Name: &f.Name, URL: &f.URL, Description: &f.Description}
 	if _, ok := r.PostForm["owner"]; ok {
 		in.Owner = &f.Owner
 	}
+	if _, ok := r.PostForm["tags"]; ok {
+		tags := []string{f.Tags}
+		in.Tags = &tags
+	}
+	if _, ok := r.PostForm["version"]; ok {
+		in.IfMatch = []links.Rev{formRev(f.Version)}
+	}
 	return f, in, nil
+}
+
+// formRev reads a form's version; one that does not parse matches nothing.
+func formRev(v string) links.Rev {
+	if rev, ok := links.ParseRev(v); ok {
+		return rev
+	}
+	return links.Rev{ID: -1, Version: -1}
 }
 
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
@@ -223,21 +259,22 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 	l, err := s.opt.Links.Get(r.Context(), r.PathValue("name"))
 	if err != nil {
 		if links.ErrorCode(err) == links.NotFound {
-			s.notFound(w, r, r.PathValue("name"))
+			s.linkNotFound(w, r, r.PathValue("name"))
 			return
 		}
 		s.errPage(w, r, err)
 		return
 	}
-	f := formValues{l.Name, l.URL, l.Description, l.Owner}
+	f := formOf(l)
 	if s.opt.Links.Enforce && l.Owner == "" {
 		// As golink does: saving an unowned link claims it, unless the
 		// owner field is cleared.
 		f.Owner = s.opt.Auth.User(r)
 	}
+	q := r.URL.Query()
 	data := map[string]any{
 		"Link": l, "Form": f, "IDN": idnOf(l.URL),
-		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
+		"Created": q.Has("created"), "Saved": q.Has("saved"), "Restored": q.Get("restored"),
 	}
 	if e, ok := s.opt.Index.Lookup(l.Key); ok {
 		if f, ok := e.Target.LastFailure(); ok {
@@ -245,6 +282,17 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "link", data)
+}
+
+// linkNotFound is the 404 of a link page: a deleted link of that name is
+// offered back, any other name offered for creation.
+func (s *Server) linkNotFound(w http.ResponseWriter, r *http.Request, name string) {
+	ds, err := s.opt.Links.Store.Deleted(r.Context(), links.DeletedQuery{Key: links.Normalize(name), Limit: 1})
+	if err != nil || len(ds) == 0 {
+		s.notFound(w, r, name)
+		return
+	}
+	http.Redirect(w, r, "/-/links/"+url.PathEscape(name)+"/history", http.StatusFound)
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
@@ -262,18 +310,46 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			s.errPage(w, r, err)
 			return
 		}
-		s.render(w, r, statusOf(err), "link", map[string]any{"Link": cur, "Form": f, "Error": links.ErrorMessage(err)})
+		data := map[string]any{"Link": cur, "Form": f, "Error": links.ErrorMessage(err)}
+		status := statusOf(err)
+		if links.ErrorCode(err) == links.Stale {
+			// Show what the other person changed and keep this edit in the
+			// form, now based on the current version: saving again is a
+			// decision taken with their change in view.
+			data["Stale"] = s.staleView(r, cur, formRev(f.Version), f)
+			data["Error"] = nil
+			f.Version = cur.Rev().String()
+			data["Form"] = f
+			status = http.StatusConflict
+		}
+		s.render(w, r, status, "link", data)
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?saved=1", http.StatusSeeOther)
 }
 
 func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name")); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	r.ParseForm()
+	var match []links.Rev
+	if v, ok := r.PostForm["version"]; ok {
+		match = []links.Rev{formRev(v[0])}
+	}
+	name := r.PathValue("name")
+	err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), name, match...)
+	if links.ErrorCode(err) == links.Stale {
+		cur, gerr := s.opt.Links.Get(r.Context(), name)
+		if gerr == nil {
+			s.render(w, r, http.StatusConflict, "link", map[string]any{"Link": cur, "Form": formOf(cur),
+				"Stale": s.staleView(r, cur, match[0], formOf(cur)), "StaleDelete": true})
+			return
+		}
+	}
+	if err != nil {
 		s.errPage(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/-/?deleted="+url.QueryEscape(r.PathValue("name")), http.StatusSeeOther)
+	http.Redirect(w, r, "/-/?deleted="+url.QueryEscape(name), http.StatusSeeOther)
 }
 
 // root sends go/ to the UI.

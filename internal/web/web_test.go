@@ -34,6 +34,12 @@ type testServer struct {
 // (the links service is opt.Links).
 func newTestServer(t testing.TB, proxyAuth bool, opts ...func(*web.Options)) *testServer {
 	t.Helper()
+	return newTestServerWith(t, proxyAuth, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+}
+
+// newTestServerWith is newTestServer logging to log.
+func newTestServerWith(t testing.TB, proxyAuth bool, log *slog.Logger, opts ...func(*web.Options)) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "web.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{MaxOpenConns: 4})
@@ -41,13 +47,12 @@ func newTestServer(t testing.TB, proxyAuth bool, opts ...func(*web.Options)) *te
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ix := index.New(log)
 	if err := ix.Load(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	opt := web.Options{
-		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth},
+		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth, Log: log},
 		Index: ix,
 		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
 			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
@@ -123,21 +128,23 @@ func wantError(t *testing.T, r response, status int, code links.Code, msg string
 
 func TestRedirect(t *testing.T) {
 	ts := newTestServer(t, false)
-	ts.create(t, "Team-Docs", "https://docs.example/base?lang=en")
+	ts.create(t, "Team-Docs", "https://docs.example/base")
 	tests := []struct {
 		path, want string
 	}{
-		{"/team-docs", "https://docs.example/base?lang=en"},
-		{"/teamdocs", "https://docs.example/base?lang=en"},
-		{"/TEAMDOCS/a/b?x=1", "https://docs.example/base/a/b?lang=en&x=1"},
-		{"/Team-Docs/", "https://docs.example/base/?lang=en"},
-		{"/teamdocs/a%2Fb%20c", "https://docs.example/base/a%2Fb%20c?lang=en"},
+		{"/team-docs", "https://docs.example/base"},
+		{"/teamdocs", "https://docs.example/base"},
+		{"/TEAMDOCS/a/b?x=1", "https://docs.example/base/a/b?x=1"},
+		{"/Team-Docs/", "https://docs.example/base"}, // golink: nothing after the slash, nothing appended
+		{"/teamdocs/a%2Fb%20c", "https://docs.example/base/a%2Fb%20c"},
 		// What follows the name stays escaped as sent: an escaped ? or #
 		// does not become the target's query or fragment, a space stays %20.
-		{"/teamdocs/a%3Fb?x=1", "https://docs.example/base/a%3Fb?lang=en&x=1"},
-		{"/teamdocs/a%23frag", "https://docs.example/base/a%23frag?lang=en"},
-		{"/teamdocs/a%20b", "https://docs.example/base/a%20b?lang=en"},
-		{"/team%2Ddocs/x", "https://docs.example/base/x?lang=en"},
+		{"/teamdocs/a%3Fb?x=1", "https://docs.example/base/a%3Fb?x=1"},
+		{"/teamdocs/a%23frag", "https://docs.example/base/a%23frag"},
+		{"/teamdocs/a%20b", "https://docs.example/base/a%20b"},
+		{"/team%2Ddocs/x", "https://docs.example/base/x"},
+		// The query is merged as golink merges it: re-encoded, sorted by key.
+		{"/teamdocs?b=2&a=1", "https://docs.example/base?a=1&b=2"},
 	}
 	for _, tt := range tests {
 		r := ts.do(t, "GET", tt.path, "")
@@ -244,24 +251,31 @@ func TestAPICRUD(t *testing.T) {
 	}
 	wantError(t, ts.do(t, "GET", "/api/v1/links/nope", ""), 404, links.NotFound, "not found")
 
-	// PUT changes only the fields present.
-	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"url":"https://wiki2.example"}`)
+	// PATCH (a JSON merge patch) changes only the fields present.
+	r = ts.do(t, "PATCH", "/api/v1/links/wiki", `{"url":"https://wiki2.example","tags":["docs"]}`)
 	json.Unmarshal([]byte(r.body), &rec)
-	if r.status != 200 || rec.URL != "https://wiki2.example" || rec.Description != "the wiki" || rec.Name != "Wiki" {
-		t.Fatalf("put: %d %s", r.status, r.body)
+	if r.status != 200 || rec.URL != "https://wiki2.example" || rec.Description != "the wiki" || rec.Name != "Wiki" || fmt.Sprint(rec.Tags) != "[docs]" {
+		t.Fatalf("patch: %d %s", r.status, r.body)
 	}
 	if loc := ts.do(t, "GET", "/wiki", "").header.Get("Location"); loc != "https://wiki2.example" {
 		t.Fatalf("redirect after update = %q", loc)
 	}
+	// PUT replaces: what it leaves out is cleared.
+	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"url":"https://wiki3.example"}`)
+	json.Unmarshal([]byte(r.body), &rec)
+	if r.status != 200 || rec.URL != "https://wiki3.example" || rec.Description != "" || len(rec.Tags) != 0 || rec.Name != "wiki" {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	wantError(t, ts.do(t, "PUT", "/api/v1/links/wiki", `{"description":"no url"}`), 400, links.Invalid, "url is required")
 	// Rename.
-	r = ts.do(t, "PUT", "/api/v1/links/wiki", `{"name":"Handbook"}`)
+	r = ts.do(t, "PATCH", "/api/v1/links/wiki", `{"name":"Handbook"}`)
 	if r.status != 200 {
 		t.Fatalf("rename: %d %s", r.status, r.body)
 	}
 	if ts.do(t, "GET", "/wiki", "").status != 404 || ts.do(t, "GET", "/handbook", "").status != 302 {
 		t.Fatal("rename not reflected in redirects")
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/handbook", `{"url":"ftp://x"}`), 400, links.Invalid, "not allowed")
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/handbook", `{"url":"ftp://x"}`), 400, links.Invalid, "not allowed")
 
 	if r := ts.do(t, "DELETE", "/api/v1/links/handbook", ""); r.status != 204 {
 		t.Fatalf("delete: %d", r.status)
@@ -368,6 +382,20 @@ func TestImportAllOrNothing(t *testing.T) {
 	if ts.do(t, "GET", "/good", "").status != 404 {
 		t.Fatal("a failed import stored its good lines")
 	}
+	// Every bad line is reported, each with its number and reason.
+	r := ts.do(t, "POST", "/api/v1/import", body+"[]\n{\"name\":\"good\",\"url\":\"https://x.example\"}\n", "Content-Type", "application/x-ndjson")
+	var rep struct {
+		Lines []struct {
+			Line   int
+			Reason string
+		}
+		BadLines int `json:"bad_lines"`
+	}
+	json.Unmarshal([]byte(r.body), &rep)
+	if r.status != 400 || rep.BadLines != 3 || len(rep.Lines) != 3 || rep.Lines[0].Line != 2 || rep.Lines[1].Line != 3 ||
+		rep.Lines[2].Line != 4 || !strings.Contains(rep.Lines[2].Reason, "repeats line 1") {
+		t.Fatalf("import report: %d %s", r.status, r.body)
+	}
 	wantError(t, ts.do(t, "POST", "/api/v1/import", body, "Content-Type", "application/json"),
 		http.StatusUnsupportedMediaType, links.UnsupportedMediaType, "application/x-ndjson")
 	golink := `{"Short":"gl","Long":"https://golink.example","Created":"2023-01-01T00:00:00Z","LastEdit":"2023-01-02T00:00:00Z","Owner":"a@x"}`
@@ -387,9 +415,9 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if r.status != 201 || !strings.Contains(r.body, `"owner":"alice@x"`) {
 		t.Fatalf("create as alice: %d %s", r.status, r.body)
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
 	wantError(t, ts.do(t, "DELETE", "/api/v1/links/a", "", bob...), 403, links.Forbidden, "only its owner")
-	if r := ts.do(t, "PUT", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
+	if r := ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
 		t.Fatalf("owner edit: %d %s", r.status, r.body)
 	}
 	// Reads and redirects need no identity.
@@ -400,7 +428,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}, links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
-	r = ts.do(t, "PUT", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
+	r = ts.do(t, "PATCH", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
 	if r.status != 200 || !strings.Contains(r.body, `"owner":"bob@x"`) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
@@ -408,8 +436,8 @@ func TestProxyAuthOwnership(t *testing.T) {
 	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}, links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")
-	if r := ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"","description":"left unowned"}`, bob...); r.status != 200 || !strings.Contains(r.body, `"owner":""`) {
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")
+	if r := ts.do(t, "PATCH", "/api/v1/links/free2", `{"owner":"","description":"left unowned"}`, bob...); r.status != 200 || !strings.Contains(r.body, `"owner":""`) {
 		t.Fatalf("edit leaving it unowned: %d %s", r.status, r.body)
 	}
 	// In the UI the owner field of an unowned link is prefilled with the
@@ -508,12 +536,16 @@ func TestUIPages(t *testing.T) {
 		{"/-/links/docs", 200, []string{"go/docs", `action="/-/links/docs"`, "Delete go/docs", `href="https://docs.example"`}},
 		{"/-/links/gh", 200, []string{"<code>https://github.com/search?q={{QueryEscape .Path}}</code>", "a template"}},
 		{"/-/links/nope", 404, []string{"does not exist yet"}},
+		{"/-/links", 200, []string{"All links", "2 links", "go/docs", "Sort by"}},
+		{"/-/links/docs/history", 200, []string{"History of go/docs", "Version 1", "create"}},
+		{"/-/deleted", 200, []string{"Deleted links", "No deleted links."}},
+		{"/-/audit", 200, []string{"Audit log", "go/gh"}},
 		{"/-/new?name=fresh", 200, []string{`value="fresh"`}},
 		{"/-/help", 200, []string{"/etc/hosts", "/-/go?q=%s", "opensearch.xml"}},
 		{"/-/opensearch.xml", 200, []string{"OpenSearchDescription", ts.URL + "/-/go?q={searchTerms}"}},
 		{"/-/static/style.css", 200, []string{"--accent"}},
 		// The rest of /-/ is the UI's 404, not a lookup of a link "-".
-		{"/-/links", 404, []string{"There is no page /-/links"}},
+		{"/-/linkz", 404, []string{"There is no page /-/linkz"}},
 		{"/-/nope/x", 404, []string{"There is no page /-/nope/x"}},
 	}
 	for _, tt := range tests {
@@ -579,13 +611,17 @@ func TestAPIRoutingErrorsAreJSON(t *testing.T) {
 		code         links.Code
 		allow        string
 	}{
-		{"PATCH", "/api/v1/links/docs", 405, links.MethodNotAllowed, "GET, HEAD, PUT, DELETE"},
+		{"POST", "/api/v1/links/docs", 405, links.MethodNotAllowed, "GET, HEAD, PUT, PATCH, DELETE"},
+		{"PUT", "/api/v1/links/docs/history", 405, links.MethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/v1/links/docs/restore", 405, links.MethodNotAllowed, "POST"},
+		{"POST", "/api/v1/audit", 405, links.MethodNotAllowed, "GET, HEAD"},
 		{"DELETE", "/api/v1/links", 405, links.MethodNotAllowed, "GET, HEAD, POST"},
 		{"POST", "/api/v1/export", 405, links.MethodNotAllowed, "GET, HEAD"},
 		{"GET", "/api/v1/import", 405, links.MethodNotAllowed, "POST"},
 		{"GET", "/api/v1/nothing", 404, links.NotFound, ""},
 		{"POST", "/api/v1/nothing", 404, links.NotFound, ""},
-		{"OPTIONS", "/api/v2/links", 404, links.NotFound, ""},
+		{"OPTIONS", "/api/v1/nothing", 404, links.NotFound, ""},
+		{"GET", "/api/v1", 404, links.NotFound, ""},
 	}
 	for _, tt := range tests {
 		r := ts.do(t, tt.method, tt.path, "")

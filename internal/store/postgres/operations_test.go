@@ -106,8 +106,8 @@ func TestOlderBinaryOpensNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	pgtest.Exec(t, dbURL, `ALTER TABLE links ADD COLUMN tags text NOT NULL DEFAULT ''`)
-	pgtest.Exec(t, dbURL, `CREATE TABLE link_history (key text NOT NULL, at timestamptz NOT NULL)`)
+	pgtest.Exec(t, dbURL, `ALTER TABLE links ADD COLUMN next_release_column text NOT NULL DEFAULT ''`)
+	pgtest.Exec(t, dbURL, `CREATE TABLE next_release_table (key text NOT NULL, at timestamptz NOT NULL)`)
 	pgtest.Exec(t, dbURL, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, true)`)
 	s = open(t, dbURL)
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 99 {

@@ -103,8 +103,18 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		minBackoff: 100 * time.Millisecond, maxBackoff: 5 * time.Second,
 		idlePing: 30 * time.Second,
 	}
-	s.dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap,
-		Skip: sqlstore.Skipper(&s.skipped, log)}
+	s.dialect = sqlstore.Dialect{
+		Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+		Scan:        scan,
+		Wrap:        wrap,
+		Skip:        sqlstore.Skipper(&s.skipped, log),
+		Time:        func(t time.Time) any { return t.UTC() },
+		TimeDest: func() (any, func() time.Time) {
+			var t time.Time
+			return &t, func() time.Time { return t.UTC() }
+		},
+		Epoch: `'epoch'::timestamptz`,
+	}
 	if opt.ReadOnly {
 		return s, nil
 	}
@@ -175,7 +185,7 @@ type scanner = sqlstore.Scanner
 func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullTime
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &l.CreatedAt, &l.UpdatedAt)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &l.CreatedAt, &l.UpdatedAt, &l.ID, &l.Version, &l.Tags)
 	if err != nil {
 		return l, err
 	}
@@ -191,7 +201,16 @@ func nullTime(t time.Time) sql.NullTime {
 }
 
 func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
-	l, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = $1`, key))
+	return get(ctx, s.db, key, "")
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// get reads the link under key; lock is "" or a locking clause.
+func get(ctx context.Context, q querier, key, lock string) (links.Link, error) {
+	l, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = $1`+lock, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, links.Errorf(links.NotFound, "link %q not found", key)
 	}
@@ -202,55 +221,110 @@ func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, 
 	return s.dialect.List(ctx, s.db, opt)
 }
 
+func (s *Store) Count(ctx context.Context, opt links.ListOptions) (int, error) {
+	return s.dialect.Count(ctx, s.db, opt)
+}
+
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 	return s.dialect.Each(ctx, s.db, fn)
 }
 
+func (s *Store) Changes(ctx context.Context, q links.ChangeQuery) ([]links.Change, error) {
+	return s.dialect.Changes(ctx, s.db, q)
+}
+
+func (s *Store) Deleted(ctx context.Context, q links.DeletedQuery) ([]links.Change, error) {
+	return s.dialect.Deleted(ctx, s.db, q)
+}
+
+func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int64, error) {
+	return s.dialect.PruneHistory(ctx, s.db, before)
+}
+
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	got, err := scan(s.db.QueryRowContext(ctx,
-		`INSERT INTO links (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+columns,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt))
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return l, wrap(err)
+	}
+	defer tx.Rollback()
+	// A new link takes the next ID; a restored one (ID set) keeps its own.
+	got, err := scan(tx.QueryRowContext(ctx,
+		`INSERT INTO links (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, nextval('link_ids')), $11, $12)
+		RETURNING `+columns,
+		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt,
+		sql.NullInt64{Int64: l.ID, Valid: l.ID != 0}, max(l.Version, 1), l.Tags))
 	if isUniqueViolation(err) {
 		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
 	}
 	if err != nil {
 		return l, wrap(err)
 	}
-	return got, nil
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &got, links.ActionCreate, got.UpdatedAt)); err != nil {
+		return l, err
+	}
+	return got, wrap(tx.Commit())
 }
 
 func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	got, err := scan(s.db.QueryRowContext(ctx,
-		`UPDATE links SET key = $1, name = $2, url = $3, description = $4, owner = $5, updated_at = $6
-		WHERE key = $7 RETURNING `+columns,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.UpdatedAt, key))
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return l, wrap(err)
+	}
+	defer tx.Rollback()
+	before, err := get(ctx, tx, key, " FOR UPDATE")
+	if err != nil {
+		return l, err
+	}
+	cond, margs := s.dialect.MatchCond(8, sqlstore.MatchOf(l))
+	got, err := scan(tx.QueryRowContext(ctx,
+		`UPDATE links SET key = $1, name = $2, url = $3, description = $4, owner = $5, tags = $6, updated_at = $7,
+		version = version + 1 WHERE key = $8`+cond+` RETURNING `+columns,
+		append([]any{l.Key, l.Name, l.URL, l.Description, l.Owner, l.Tags, l.UpdatedAt, key}, margs...)...))
 	switch {
 	case isUniqueViolation(err):
 		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
 	case errors.Is(err, sql.ErrNoRows):
-		return l, links.Errorf(links.NotFound, "link %q not found", key)
+		return l, sqlstore.Stale(before)
 	case err != nil:
 		return l, wrap(err)
 	}
-	return got, nil
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.UpdateChange(ctx, before, got)); err != nil {
+		return l, err
+	}
+	return got, wrap(tx.Commit())
 }
 
-func (s *Store) Delete(ctx context.Context, key string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM links WHERE key = $1`, key)
+func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	before, err := get(ctx, tx, key, " FOR UPDATE")
+	if err != nil {
+		return err
+	}
+	cond, margs := s.dialect.MatchCond(1, match)
+	res, err := tx.ExecContext(ctx, `DELETE FROM links WHERE key = $1`+cond, append([]any{key}, margs...)...)
 	if err != nil {
 		return wrap(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return links.Errorf(links.NotFound, "link %q not found", key)
+		return sqlstore.Stale(before)
 	}
-	return nil
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, &before, nil, links.ActionDelete, sqlstore.EditTime(ctx))); err != nil {
+		return err
+	}
+	return wrap(tx.Commit())
 }
 
 // importChunk bounds the rows of one upsert statement.
 const importChunk = 1000
 
 // Import upserts ls in one transaction. It announces itself with one
-// "resync" notification rather than one per link.
+// "resync" notification rather than one per link. Per chunk it reads the
+// stored links (locked), writes only those that differ, and records a
+// history entry (and a new version) for each whose recorded fields change.
 func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOptions) error {
 	// One row per key (the last wins): an upsert may not touch a row twice.
 	seen := make(map[string]int, len(ls))
@@ -277,9 +351,10 @@ func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOpt
 	if _, err := tx.ExecContext(ctx, `UPDATE link_set_version SET version = version + 1 WHERE id = 1`); err != nil {
 		return wrap(err)
 	}
+	at := sqlstore.EditTime(ctx)
 	for len(rows) > 0 {
 		n := min(len(rows), importChunk)
-		if err := importRows(ctx, tx, rows[:n], opt); err != nil {
+		if err := importRows(ctx, tx, rows[:n], at, opt); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -290,26 +365,137 @@ func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOpt
 	return wrap(tx.Commit())
 }
 
-func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, opt links.ImportOptions) error {
-	n := len(ls)
-	var (
-		keys, names, urls, descs, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		clicks                           = make([]int64, n)
-		lasts                            = make([]*time.Time, n)
-		created, updated                 = make([]time.Time, n), make([]time.Time, n)
-	)
+func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, opt links.ImportOptions) error {
+	keys := make([]string, len(ls))
 	for i, l := range ls {
-		keys[i], names[i], urls[i], descs[i], owners[i] = l.Key, l.Name, l.URL, l.Description, l.Owner
-		clicks[i], created[i], updated[i] = l.Clicks, l.CreatedAt, l.UpdatedAt
+		keys[i] = l.Key
+	}
+	old := make(map[string]links.Link, len(ls))
+	err := func() error {
+		rs, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM links WHERE key = ANY($1) FOR UPDATE`, keys)
+		if err != nil {
+			return wrap(err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			l, err := scan(rs)
+			if err != nil {
+				return wrap(err)
+			}
+			old[l.Key] = l
+		}
+		return wrap(rs.Err())
+	}()
+	if err != nil {
+		return err
+	}
+	// What to write, and which of those are changes for the history.
+	var write []links.Link
+	changed := map[string]bool{}
+	for _, l := range ls {
+		before, found := old[l.Key]
+		if found {
+			l = sqlstore.Imported(before, l, opt)
+		}
+		switch {
+		case !found:
+			l.ID, l.Version = 0, 1
+			changed[l.Key] = true
+		case links.SameValues(before, l) && links.SameCounts(before, l):
+			continue
+		default:
+			l.ID, l.Version = before.ID, before.Version
+			if !links.SameValues(before, l) {
+				l.Version++
+				changed[l.Key] = true
+			}
+		}
+		write = append(write, l)
+	}
+	if len(write) == 0 {
+		return nil
+	}
+	n := len(write)
+	var (
+		ks, names, urls, descs, owners, tags = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		clicks, ids, versions                = make([]int64, n), make([]*int64, n), make([]int64, n)
+		lasts                                = make([]*time.Time, n)
+		created, updated                     = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, l := range write {
+		ks[i], names[i], urls[i], descs[i], owners[i], tags[i] = l.Key, l.Name, l.URL, l.Description, l.Owner, l.Tags
+		clicks[i], versions[i], created[i], updated[i] = l.Clicks, l.Version, l.CreatedAt, l.UpdatedAt
+		if l.ID != 0 {
+			ids[i] = &write[i].ID
+		}
 		if !l.LastClickedAt.IsZero() {
-			lasts[i] = &ls[i].LastClickedAt
+			lasts[i] = &write[i].LastClickedAt
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO links (`+columns+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-			$7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
-		ON CONFLICT (key) DO UPDATE SET `+sqlstore.ImportSet(opt),
-		keys, names, urls, descs, owners, clicks, lasts, created, updated)
+	rs, err := tx.QueryContext(ctx, `INSERT INTO links (`+columns+`)
+		SELECT key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at,
+			coalesce(id, nextval('link_ids')), version, tags
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+			$7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::text[])
+			AS v(key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at, id, version, tags)
+		ON CONFLICT (key) DO UPDATE SET name = excluded.name, url = excluded.url, description = excluded.description,
+			owner = excluded.owner, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at,
+			created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version, tags = excluded.tags
+		RETURNING `+columns,
+		ks, names, urls, descs, owners, clicks, lasts, created, updated, ids, versions, tags)
+	if err != nil {
+		return wrap(err)
+	}
+	var cs []links.Change
+	err = func() error {
+		defer rs.Close()
+		for rs.Next() {
+			l, err := scan(rs)
+			if err != nil {
+				return wrap(err)
+			}
+			if !changed[l.Key] {
+				continue
+			}
+			var before *links.Link
+			if b, ok := old[l.Key]; ok {
+				before = &b
+			}
+			cs = append(cs, sqlstore.ChangeOf(ctx, before, &l, links.ActionImport, at))
+		}
+		return wrap(rs.Err())
+	}()
+	if err != nil {
+		return err
+	}
+	return insertChanges(ctx, tx, cs)
+}
+
+// insertChanges writes history entries in one statement.
+func insertChanges(ctx context.Context, tx *sql.Tx, cs []links.Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	n := len(cs)
+	var (
+		ids, versions         = make([]int64, n), make([]int64, n)
+		actions, actors, keys = make([]string, n), make([]string, n), make([]string, n)
+		names                 = make([]string, n)
+		ats                   = make([]time.Time, n)
+		olds, news            = make([]*string, n), make([]*string, n)
+	)
+	for i, c := range cs {
+		ids[i], versions[i], actions[i], actors[i], ats[i], keys[i], names[i] = c.LinkID, c.Version, string(c.Action), c.Actor, c.At, c.Key, c.Name
+		if v := sqlstore.EncodeValues(c.Before); v.Valid {
+			olds[i] = &v.String
+		}
+		if v := sqlstore.EncodeValues(c.After); v.Valid {
+			news[i] = &v.String
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+		ids, versions, actions, actors, ats, keys, names, olds, news)
 	return wrap(err)
 }
 

@@ -170,3 +170,31 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatal("read-only open of a missing database succeeded")
 	}
 }
+
+// A row written without an ID, as a binary from before migration 00005
+// writes one after a rollback, gets the next ID from the table's trigger
+// (PostgreSQL's column default does the same): it stays readable, and
+// IDs stay unique.
+func TestRowWithoutIDGetsOne(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old-writer.db")
+	s := openTest(t, path, Options{})
+	first, err := s.Create(ctx, mk("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, path).Exec(`INSERT INTO links (key, name, url, clicks, created_at, updated_at) VALUES ('old', 'old', 'https://old.example', 0, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.Get(ctx, "old")
+	if err != nil {
+		t.Fatalf("a row written without an ID: %v", err)
+	}
+	next, err := s.Create(ctx, mk("next"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.ID == 0 || old.Version != 1 || old.ID == first.ID || next.ID <= old.ID {
+		t.Fatalf("IDs: first %d, old %d (version %d), next %d; want three distinct, increasing", first.ID, old.ID, old.Version, next.ID)
+	}
+}

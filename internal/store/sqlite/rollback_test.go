@@ -31,8 +31,8 @@ func TestOlderBinaryOpensNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
-		`ALTER TABLE links ADD COLUMN tags TEXT NOT NULL DEFAULT ''`,
-		`CREATE TABLE link_history (key TEXT NOT NULL, at INTEGER NOT NULL)`,
+		`ALTER TABLE links ADD COLUMN next_release_column TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE next_release_table (key TEXT NOT NULL, at INTEGER NOT NULL)`,
 		`CREATE INDEX links_by_owner ON links (owner)`,
 		`INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, 1)`,
 	} {

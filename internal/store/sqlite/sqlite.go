@@ -104,8 +104,18 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s.dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap,
-		Skip: sqlstore.Skipper(&s.skipped, log)}
+	s.dialect = sqlstore.Dialect{
+		Placeholder: func(int) string { return "?" },
+		Scan:        scan,
+		Wrap:        wrap,
+		Skip:        sqlstore.Skipper(&s.skipped, log),
+		Time:        func(t time.Time) any { return micros(t) },
+		TimeDest: func() (any, func() time.Time) {
+			var us int64
+			return &us, func() time.Time { return fromMicros(us) }
+		},
+		Epoch: "0",
+	}
 	return s, nil
 }
 
@@ -208,7 +218,7 @@ func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullInt64
 	var created, updated int64
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &created, &updated)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &created, &updated, &l.ID, &l.Version, &l.Tags)
 	if err != nil {
 		return l, err
 	}
@@ -231,7 +241,15 @@ func nullMicros(t time.Time) sql.NullInt64 {
 }
 
 func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
-	l, err := scan(s.rd.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
+	return get(ctx, s.rd, key)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func get(ctx context.Context, q querier, key string) (links.Link, error) {
+	l, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, links.Errorf(links.NotFound, "link %q not found", key)
 	}
@@ -242,50 +260,92 @@ func (s *Store) List(ctx context.Context, opt links.ListOptions) ([]links.Link, 
 	return s.dialect.List(ctx, s.rd, opt)
 }
 
+func (s *Store) Count(ctx context.Context, opt links.ListOptions) (int, error) {
+	return s.dialect.Count(ctx, s.rd, opt)
+}
+
 func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 	return s.dialect.Each(ctx, s.rd, fn)
 }
 
-// Writes are single statements run with ExecContext: the driver reports
-// exactly whether each committed (a statement that its context stopped is
-// rolled back). What a write returns is what it stored, computed rather
-// than read back, or read back once committed without the write's
-// deadline: a commit is never reported as a failure because a read after
-// it timed out. (INSERT ... RETURNING would not do: its commit happens as
-// its rows are closed, and database/sql may close them for a done context
-// without reporting the outcome.)
+func (s *Store) Changes(ctx context.Context, q links.ChangeQuery) ([]links.Change, error) {
+	return s.dialect.Changes(ctx, s.rd, q)
+}
+
+func (s *Store) Deleted(ctx context.Context, q links.DeletedQuery) ([]links.Change, error) {
+	return s.dialect.Deleted(ctx, s.rd, q)
+}
+
+func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int64, error) {
+	return s.dialect.PruneHistory(ctx, s.wr, before)
+}
+
+const insertLink = `INSERT INTO links (` + columns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func insertArgs(l links.Link) []any {
+	return []any{l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullMicros(l.LastClickedAt),
+		micros(l.CreatedAt), micros(l.UpdatedAt), l.ID, l.Version, l.Tags}
+}
+
+// Each write is one transaction on the writer connection, bounded by its
+// context (the BEGIN IMMEDIATE's wait for the lock included): the link's
+// row, its ID and its history entry commit together or not at all. The
+// driver reports exactly whether a COMMIT took effect (one that its context
+// stopped is rolled back, and says so), and what a write returns is read in
+// its transaction, before the commit: no read after a commit can turn a
+// committed write into a reported failure.
+
+// nextID gives out a link ID, in the writer's transaction.
+func nextID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `UPDATE link_ids SET last = last + 1 WHERE id = 1 RETURNING last`).Scan(&id)
+	return id, wrap(err)
+}
 
 func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	_, err := s.wr.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt))
+	tx, err := s.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return l, wrap(err)
+	}
+	defer tx.Rollback()
+	if l.ID == 0 {
+		if l.ID, err = nextID(ctx, tx); err != nil {
+			return l, err
+		}
+		l.Version = 1
+	}
+	l.Version = max(l.Version, 1)
+	_, err = tx.ExecContext(ctx, insertLink, insertArgs(l)...)
 	if isConstraint(err) {
 		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
 	}
 	if err != nil {
 		return l, wrap(err)
 	}
-	// As scan would read it back: times in microseconds, UTC.
-	l.CreatedAt, l.UpdatedAt = fromMicros(micros(l.CreatedAt)), fromMicros(micros(l.UpdatedAt))
-	if !l.LastClickedAt.IsZero() {
-		l.LastClickedAt = fromMicros(micros(l.LastClickedAt))
+	got, err := get(ctx, tx, l.Key)
+	if err != nil {
+		return l, err
 	}
-	return l, nil
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &got, links.ActionCreate, got.UpdatedAt)); err != nil {
+		return l, err
+	}
+	return got, wrap(tx.Commit())
 }
-
-// readBack reads a link just written, from the reader pool (in WAL mode a
-// read that starts after a commit sees it), not bounded by the write's
-// deadline.
-func (s *Store) readBack(ctx context.Context, key string) (links.Link, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readBackTimeout)
-	defer cancel()
-	return s.Get(ctx, key)
-}
-
-const readBackTimeout = 5 * time.Second
 
 func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	res, err := s.wr.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, updated_at = ? WHERE key = ?`,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, micros(l.UpdatedAt), key)
+	tx, err := s.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return l, wrap(err)
+	}
+	defer tx.Rollback()
+	before, err := get(ctx, tx, key)
+	if err != nil {
+		return l, err
+	}
+	cond, margs := s.dialect.MatchCond(8, sqlstore.MatchOf(l))
+	res, err := tx.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, tags = ?, updated_at = ?,
+		version = version + 1 WHERE key = ?`+cond,
+		append([]any{l.Key, l.Name, l.URL, l.Description, l.Owner, l.Tags, micros(l.UpdatedAt), key}, margs...)...)
 	if isConstraint(err) {
 		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
 	}
@@ -293,41 +353,134 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 		return l, wrap(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return l, links.Errorf(links.NotFound, "link %q not found", key)
+		return l, sqlstore.Stale(before)
 	}
-	return s.readBack(ctx, l.Key)
+	got, err := get(ctx, tx, l.Key)
+	if err != nil {
+		return l, err
+	}
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.UpdateChange(ctx, before, got)); err != nil {
+		return l, err
+	}
+	return got, wrap(tx.Commit())
 }
 
-func (s *Store) Delete(ctx context.Context, key string) error {
-	res, err := s.wr.ExecContext(ctx, `DELETE FROM links WHERE key = ?`, key)
+func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) error {
+	tx, err := s.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	before, err := get(ctx, tx, key)
+	if err != nil {
+		return err
+	}
+	cond, margs := s.dialect.MatchCond(1, match)
+	res, err := tx.ExecContext(ctx, `DELETE FROM links WHERE key = ?`+cond, append([]any{key}, margs...)...)
 	if err != nil {
 		return wrap(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return links.Errorf(links.NotFound, "link %q not found", key)
+		return sqlstore.Stale(before)
 	}
-	return nil
+	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, &before, nil, links.ActionDelete, sqlstore.EditTime(ctx))); err != nil {
+		return err
+	}
+	return wrap(tx.Commit())
 }
 
+// importChunk bounds the keys of one read of Import.
+const importChunk = 500
+
+// Import upserts ls in one transaction. It reads the stored links in
+// chunks and writes only what differs: a link whose recorded fields change
+// gets a new version and a history entry; one whose clicks or times alone
+// change is written without either.
 func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOptions) error {
 	tx, err := s.wr.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET `+sqlstore.ImportSet(opt))
+	ins, err := tx.PrepareContext(ctx, insertLink)
 	if err != nil {
 		return wrap(err)
 	}
-	defer stmt.Close()
-	for _, l := range ls {
-		if _, err := stmt.ExecContext(ctx, l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks,
-			nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt)); err != nil {
-			return wrap(err)
+	defer ins.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE links SET name = ?, url = ?, description = ?, owner = ?, tags = ?,
+		clicks = ?, last_clicked_at = ?, created_at = ?, updated_at = ?, version = ? WHERE key = ?`)
+	if err != nil {
+		return wrap(err)
+	}
+	defer upd.Close()
+	at := sqlstore.EditTime(ctx)
+	for len(ls) > 0 {
+		chunk := ls[:min(len(ls), importChunk)]
+		ls = ls[len(chunk):]
+		old, err := storedLinks(ctx, tx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, l := range chunk {
+			before, found := old[l.Key]
+			if found {
+				l = sqlstore.Imported(before, l, opt)
+			}
+			switch {
+			case !found:
+				if l.ID, err = nextID(ctx, tx); err != nil {
+					return err
+				}
+				l.Version = 1
+				if _, err := ins.ExecContext(ctx, insertArgs(l)...); err != nil {
+					return wrap(err)
+				}
+				if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &l, links.ActionImport, at)); err != nil {
+					return err
+				}
+			case links.SameValues(before, l) && links.SameCounts(before, l):
+			default:
+				l.ID, l.Version = before.ID, before.Version
+				content := !links.SameValues(before, l)
+				if content {
+					l.Version++
+				}
+				if _, err := upd.ExecContext(ctx, l.Name, l.URL, l.Description, l.Owner, l.Tags, l.Clicks,
+					nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt), l.Version, l.Key); err != nil {
+					return wrap(err)
+				}
+				if content {
+					if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, &before, &l, links.ActionImport, at)); err != nil {
+						return err
+					}
+				}
+			}
+			old[l.Key] = l // a key repeated in ls compares with what was just written
 		}
 	}
 	return wrap(tx.Commit())
+}
+
+// storedLinks reads the stored links with the keys of ls.
+func storedLinks(ctx context.Context, tx *sql.Tx, ls []links.Link) (map[string]links.Link, error) {
+	args := make([]any, len(ls))
+	for i, l := range ls {
+		args[i] = l.Key
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM links WHERE key IN (?`+strings.Repeat(", ?", len(ls)-1)+`)`, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := make(map[string]links.Link, len(ls))
+	for rows.Next() {
+		l, err := scan(rows)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out[l.Key] = l
+	}
+	return out, wrap(rows.Err())
 }
 
 // clickChunk bounds the variables of one statement (SQLite allows 32766).

@@ -1,21 +1,28 @@
 // Package sqlstore holds the SQL that the SQLite and PostgreSQL stores
-// share: the link columns, the search query and row iteration. Each backend
-// brings its own placeholders, row scanning and error classification.
+// share: the link columns, the search and page queries, row iteration and
+// the link history. Each backend brings its own placeholders, row scanning,
+// time representation and error classification.
 package sqlstore
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 )
 
 // Columns are the links table's columns in the order backends scan them.
-const Columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at`
+const Columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at, id, version, tags`
+
+// ChangeColumns are the link_history table's columns in the order
+// ScanChange reads them.
+const ChangeColumns = `seq, link_id, version, action, actor, at, key, name, old_values, new_values`
 
 // SaturatedClicks is the click flush's new count for a row of links joined
 // with v(n): clicks + n, saturated at links.MaxClicks. It never computes a
@@ -23,20 +30,23 @@ const Columns = `key, name, url, description, owner, clicks, last_clicked_at, cr
 // fail the whole flush), and brings a count above the maximum back to it.
 var SaturatedClicks = fmt.Sprintf(`CASE WHEN v.n >= %[1]d - links.clicks THEN %[1]d ELSE links.clicks + v.n END`, links.MaxClicks)
 
-// ImportSet is the SET clause of an import's upsert on a key that exists:
-// without opt.Stats the link keeps its clicks, last click and creation
-// time.
-func ImportSet(opt links.ImportOptions) string {
-	set := `name = excluded.name, url = excluded.url, description = excluded.description,
-		owner = excluded.owner, updated_at = excluded.updated_at`
-	if opt.Stats {
-		set += `, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at, created_at = excluded.created_at`
+// Imported is what an import stores for l over the stored link before:
+// l, except that without opt.Stats the link keeps its clicks, last click
+// and creation time.
+func Imported(before, l links.Link, opt links.ImportOptions) links.Link {
+	if !opt.Stats {
+		l.Clicks, l.LastClickedAt, l.CreatedAt = before.Clicks, before.LastClickedAt, before.CreatedAt
 	}
-	return set
+	return l
 }
 
 // Scanner is a *sql.Row or *sql.Rows.
 type Scanner interface{ Scan(...any) error }
+
+// Execer is a *sql.DB or *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
 
 // Dialect is what differs between backends.
 type Dialect struct {
@@ -50,6 +60,13 @@ type Dialect struct {
 	// one malformed row never stops a start-up, a listing or an export.
 	// Without it such a row fails the call.
 	Skip func(key string, err error)
+	// Time is a time as a bind parameter; TimeDest a scan destination for
+	// a time column and how to read it.
+	Time     func(time.Time) any
+	TimeDest func() (dest any, get func() time.Time)
+	// Epoch is the SQL for the Unix epoch as a time column value: what a
+	// link never clicked sorts as.
+	Epoch string
 }
 
 // Skipper returns a Dialect.Skip that counts each skipped row in n and
@@ -88,36 +105,95 @@ func (c ClickCount) Scan(v any) error {
 	return nil
 }
 
-// List runs a links.List query: search by key (normalised like a name),
-// URL and description, case-insensitively, with LIKE's wildcards escaped.
-func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([]links.Link, error) {
-	var where string
-	var args []any
-	if q := strings.TrimSpace(opt.Query); q != "" {
-		p1, p2 := d.Placeholder(1), d.Placeholder(2)
-		where = ` WHERE key LIKE ` + p1 + ` ESCAPE '\' OR lower(url) LIKE ` + p2 + ` ESCAPE '\' OR lower(description) LIKE ` + p2 + ` ESCAPE '\'`
-		args = append(args, "%"+escapeLike(links.Normalize(q))+"%", "%"+escapeLike(strings.ToLower(q))+"%")
-		if p2 == "?" { // positional placeholders need the value once per use
-			args = append(args, args[1])
+// query builds a statement's text and its arguments together.
+type query struct {
+	d    Dialect
+	b    strings.Builder
+	args []any
+}
+
+// arg adds v as the next bind parameter and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return q.d.Placeholder(len(q.args))
+}
+
+// where writes the conditions of opt's filters (and, with page, its cursor).
+func (q *query) where(opt links.ListOptions, page bool) {
+	var conds []string
+	if s := strings.TrimSpace(opt.Query); s != "" {
+		k := "%" + escapeLike(links.Normalize(s)) + "%"
+		l := "%" + escapeLike(strings.ToLower(s)) + "%"
+		conds = append(conds, `(key LIKE `+q.arg(k)+` ESCAPE '\' OR lower(url) LIKE `+q.arg(l)+` ESCAPE '\' OR lower(description) LIKE `+q.arg(l)+` ESCAPE '\')`)
+	}
+	for _, t := range opt.Tags {
+		conds = append(conds, `(' ' || tags || ' ') LIKE `+q.arg("% "+escapeLike(strings.ToLower(t))+" %")+` ESCAPE '\'`)
+	}
+	if opt.Owner != "" {
+		conds = append(conds, `lower(owner) = `+q.arg(strings.ToLower(opt.Owner)))
+	}
+	if c := opt.After; page && c != nil {
+		switch opt.Sort {
+		case links.SortClicks:
+			n := q.arg(c.Clicks)
+			conds = append(conds, `(clicks < `+n+` OR (clicks = `+q.arg(c.Clicks)+` AND key > `+q.arg(c.Key)+`))`)
+		case links.SortLastUsed, links.SortLastChanged:
+			col, at := q.timeCol(opt.Sort), c.At
+			if at.IsZero() {
+				at = time.Unix(0, 0)
+			}
+			conds = append(conds, `(`+col+` < `+q.arg(q.d.Time(at))+` OR (`+col+` = `+q.arg(q.d.Time(at))+` AND key > `+q.arg(c.Key)+`))`)
+		default:
+			conds = append(conds, `key > `+q.arg(c.Key))
 		}
 	}
-	order := ` ORDER BY key`
-	switch opt.Sort {
-	case links.SortPopular:
-		order = ` ORDER BY clicks DESC, key`
-	case links.SortRecent:
-		order = ` ORDER BY updated_at DESC, key`
+	if len(conds) > 0 {
+		q.b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
-	limit := ""
+}
+
+// timeCol is the column a time sort orders by.
+func (q *query) timeCol(s links.Sort) string {
+	if s == links.SortLastUsed {
+		return `coalesce(last_clicked_at, ` + q.d.Epoch + `)`
+	}
+	return `updated_at`
+}
+
+// List runs a links.List query: search by key (normalised like a name),
+// URL and description, case-insensitively, with LIKE's wildcards escaped;
+// filters by tags and owner; one page in the sort's order after opt.After.
+func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([]links.Link, error) {
+	q := &query{d: d}
+	q.b.WriteString(`SELECT ` + Columns + ` FROM links`)
+	q.where(opt, true)
+	switch opt.Sort {
+	case links.SortClicks:
+		q.b.WriteString(` ORDER BY clicks DESC, key`)
+	case links.SortLastUsed, links.SortLastChanged:
+		q.b.WriteString(` ORDER BY ` + q.timeCol(opt.Sort) + ` DESC, key`)
+	default:
+		q.b.WriteString(` ORDER BY key`)
+	}
 	if opt.Limit > 0 {
-		limit = fmt.Sprintf(" LIMIT %d", opt.Limit)
+		fmt.Fprintf(&q.b, " LIMIT %d", opt.Limit)
 	}
 	var out []links.Link
-	err := d.each(ctx, db, `SELECT `+Columns+` FROM links`+where+order+limit, args, func(l links.Link) error {
+	err := d.each(ctx, db, q.b.String(), q.args, func(l links.Link) error {
 		out = append(out, l)
 		return nil
 	})
 	return out, err
+}
+
+// Count counts the links List would return, without paging.
+func (d Dialect) Count(ctx context.Context, db *sql.DB, opt links.ListOptions) (int, error) {
+	q := &query{d: d}
+	q.b.WriteString(`SELECT count(*) FROM links`)
+	q.where(opt, false)
+	var n int
+	err := db.QueryRowContext(ctx, q.b.String(), q.args...).Scan(&n)
+	return n, d.Wrap(err)
 }
 
 // Each calls fn for every link in key order, streaming.
@@ -149,4 +225,227 @@ func (d Dialect) each(ctx context.Context, db *sql.DB, query string, args []any,
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ChangeOf is the history entry of one write: from before (nil: a create)
+// to after (nil: a delete), with the actor and action of EditOf(ctx);
+// action is the write's own when the Edit names none. A delete is a version
+// of its own, one after the last.
+func ChangeOf(ctx context.Context, before, after *links.Link, action links.Action, at time.Time) links.Change {
+	e := links.EditOf(ctx)
+	if e.Action != "" {
+		action = e.Action
+	}
+	c := links.Change{Action: action, Actor: e.Actor, At: at.UTC()}
+	if before != nil {
+		v := links.ValuesOf(*before)
+		c.Before = &v
+		c.LinkID, c.Version, c.Key, c.Name = before.ID, before.Version+1, before.Key, before.Name
+	}
+	if after != nil {
+		v := links.ValuesOf(*after)
+		c.After = &v
+		c.LinkID, c.Version, c.Key, c.Name = after.ID, after.Version, after.Key, after.Name
+	}
+	return c
+}
+
+// UpdateChange is the history entry of an update from before to after: a
+// rename when the name changed.
+func UpdateChange(ctx context.Context, before, after links.Link) links.Change {
+	action := links.ActionUpdate
+	if after.Name != before.Name {
+		action = links.ActionRename
+	}
+	return ChangeOf(ctx, &before, &after, action, after.UpdatedAt)
+}
+
+// EditTime is when a change without a link time of its own (a delete, an
+// import) happened: the Edit's time, or now.
+func EditTime(ctx context.Context) time.Time {
+	if at := links.EditOf(ctx).At; !at.IsZero() {
+		return at
+	}
+	return time.Now()
+}
+
+// MatchOf is the version an Update of l expects: l's, when l names one.
+func MatchOf(l links.Link) []links.Rev {
+	if l.ID == 0 {
+		return nil
+	}
+	return []links.Rev{l.Rev()}
+}
+
+// Stale is the error of a conditional write that found cur instead.
+func Stale(cur links.Link) error {
+	return links.Errorf(links.Stale, "link %q was changed meanwhile; it is now at version %d", cur.Name, cur.Version)
+}
+
+// InsertChange writes c to the history, in the caller's transaction.
+func (d Dialect) InsertChange(ctx context.Context, ex Execer, c links.Change) error {
+	q := &query{d: d}
+	q.b.WriteString(`INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values) VALUES (`)
+	vals := []any{c.LinkID, c.Version, string(c.Action), c.Actor, d.Time(c.At), c.Key, c.Name, EncodeValues(c.Before), EncodeValues(c.After)}
+	for i, v := range vals {
+		if i > 0 {
+			q.b.WriteString(", ")
+		}
+		q.b.WriteString(q.arg(v))
+	}
+	q.b.WriteString(")")
+	_, err := ex.ExecContext(ctx, q.b.String(), q.args...)
+	return d.Wrap(err)
+}
+
+// EncodeValues is v as the history stores it: JSON, or NULL.
+func EncodeValues(v *links.Values) sql.NullString {
+	if v == nil {
+		return sql.NullString{}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("sqlstore: links.Values does not marshal: " + err.Error()) // plain strings and a time: cannot happen
+	}
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+func decodeValues(s sql.NullString) (*links.Values, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var v links.Values
+	if err := json.Unmarshal([]byte(s.String), &v); err != nil {
+		return nil, fmt.Errorf("history values do not decode: %w", err)
+	}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	return &v, nil
+}
+
+// ScanChange reads one history row (ChangeColumns).
+func (d Dialect) ScanChange(r Scanner) (links.Change, error) {
+	var c links.Change
+	var action string
+	var before, after sql.NullString
+	at, get := d.TimeDest()
+	if err := r.Scan(&c.Seq, &c.LinkID, &c.Version, &action, &c.Actor, at, &c.Key, &c.Name, &before, &after); err != nil {
+		return c, err
+	}
+	c.Action, c.At = links.Action(action), get()
+	var err error
+	if c.Before, err = decodeValues(before); err != nil {
+		return c, err
+	}
+	c.After, err = decodeValues(after)
+	return c, err
+}
+
+// Changes runs a links.Store Changes query.
+func (d Dialect) Changes(ctx context.Context, db *sql.DB, cq links.ChangeQuery) ([]links.Change, error) {
+	q := &query{d: d}
+	q.b.WriteString(`SELECT ` + ChangeColumns + ` FROM link_history`)
+	var conds []string
+	if cq.LinkID != 0 {
+		conds = append(conds, `link_id = `+q.arg(cq.LinkID))
+	}
+	if cq.Version != 0 {
+		conds = append(conds, `version = `+q.arg(cq.Version))
+	}
+	if !cq.Since.IsZero() {
+		conds = append(conds, `at >= `+q.arg(d.Time(cq.Since)))
+	}
+	if cq.After != 0 {
+		conds = append(conds, `seq > `+q.arg(cq.After))
+	}
+	if cq.Before != 0 {
+		conds = append(conds, `seq < `+q.arg(cq.Before))
+	}
+	if len(conds) > 0 {
+		q.b.WriteString(` WHERE ` + strings.Join(conds, ` AND `))
+	}
+	q.b.WriteString(` ORDER BY seq`)
+	if cq.Desc {
+		q.b.WriteString(` DESC`)
+	}
+	if cq.Limit > 0 {
+		fmt.Fprintf(&q.b, ` LIMIT %d`, cq.Limit)
+	}
+	return d.changes(ctx, db, q)
+}
+
+// Deleted lists the deletions that are the last change of links that no
+// longer exist, newest first.
+func (d Dialect) Deleted(ctx context.Context, db *sql.DB, dq links.DeletedQuery) ([]links.Change, error) {
+	q := &query{d: d}
+	q.b.WriteString(`SELECT ` + ChangeColumns + ` FROM link_history h WHERE action = 'delete'
+		AND NOT EXISTS (SELECT 1 FROM links l WHERE l.id = h.link_id)
+		AND NOT EXISTS (SELECT 1 FROM link_history n WHERE n.link_id = h.link_id AND n.seq > h.seq)`)
+	if dq.Key != "" {
+		q.b.WriteString(` AND key = ` + q.arg(dq.Key))
+	}
+	if dq.Before != 0 {
+		q.b.WriteString(` AND seq < ` + q.arg(dq.Before))
+	}
+	q.b.WriteString(` ORDER BY seq DESC`)
+	if dq.Limit > 0 {
+		fmt.Fprintf(&q.b, ` LIMIT %d`, dq.Limit)
+	}
+	return d.changes(ctx, db, q)
+}
+
+func (d Dialect) changes(ctx context.Context, db *sql.DB, q *query) ([]links.Change, error) {
+	rows, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, d.Wrap(err)
+	}
+	defer rows.Close()
+	var out []links.Change
+	for rows.Next() {
+		c, err := d.ScanChange(rows)
+		if err != nil {
+			return nil, d.Wrap(err)
+		}
+		out = append(out, c)
+	}
+	return out, d.Wrap(rows.Err())
+}
+
+// pruneBatch bounds one DELETE of PruneHistory, and pruneBatches one call:
+// a large backlog goes over several calls rather than one long lock.
+const pruneBatch, pruneBatches = 1000, 100
+
+// PruneHistory deletes history entries older than before, in batches.
+func (d Dialect) PruneHistory(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+	var total int64
+	for range pruneBatches {
+		q := &query{d: d}
+		q.b.WriteString(`DELETE FROM link_history WHERE seq IN (SELECT seq FROM link_history WHERE at < ` + q.arg(d.Time(before)))
+		fmt.Fprintf(&q.b, ` ORDER BY seq LIMIT %d)`, pruneBatch)
+		res, err := db.ExecContext(ctx, q.b.String(), q.args...)
+		if err != nil {
+			return total, d.Wrap(err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	return total, nil
+}
+
+// MatchCond is the condition that a row has one of match's IDs and
+// versions ("" for none), with its arguments numbered after n.
+func (d Dialect) MatchCond(n int, match []links.Rev) (string, []any) {
+	if len(match) == 0 {
+		return "", nil
+	}
+	q := &query{d: d, args: make([]any, n, n+2*len(match))}
+	var ors []string
+	for _, m := range match {
+		ors = append(ors, `(id = `+q.arg(m.ID)+` AND version = `+q.arg(m.Version)+`)`)
+	}
+	return ` AND (` + strings.Join(ors, ` OR `) + `)`, q.args[n:]
 }

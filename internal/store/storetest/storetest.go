@@ -37,6 +37,19 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"AddClicksConcurrent", testAddClicksConcurrent},
 		{"Version", testVersion},
 		{"SchemaVersion", testSchemaVersion},
+
+		// History, versions, tags and paging.
+		{"HistoryRecordsEveryWrite", testHistoryRecordsEveryWrite},
+		{"HistoryOnlyForCommittedWrites", testHistoryOnlyForCommittedWrites},
+		{"AuditPaging", testAuditPaging},
+		{"IDsSurviveRenamesAndAreNeverReused", testIDs},
+		{"ConditionalUpdateAndDelete", testConditionalWrites},
+		{"ConcurrentConditionalUpdates", testConcurrentConditionalUpdates},
+		{"DeletedAndRestored", testDeletedAndRestored},
+		{"ImportHistory", testImportHistory},
+		{"PruneHistory", testPruneHistory},
+		{"Tags", testTags},
+		{"ListPagesAndCounts", testListPages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

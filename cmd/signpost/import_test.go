@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlite"
+)
+
+// import --dry-run says what would be new, updated and unchanged, and
+// writes nothing; the import itself then records its changes under the
+// operator's name.
+func TestCLIImportDryRun(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dry.db")
+	env := map[string]string{"DATABASE_URL": "sqlite:" + db}
+	first := filepath.Join(dir, "first.ndjson")
+	os.WriteFile(first, []byte(`{"name":"same","url":"https://same.example","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+{"name":"edit","url":"https://old.example","description":"d","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+{"name":"counts","url":"https://counts.example","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+`), 0o644)
+	if code, _, errs := runCLI(t, env, "import", first); code != 0 {
+		t.Fatalf("first import: %d %s", code, errs)
+	}
+	second := filepath.Join(dir, "second.ndjson")
+	os.WriteFile(second, []byte(`{"name":"same","url":"https://same.example","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+{"name":"Edit","url":"https://new.example","description":"d","tags":["x"],"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+{"name":"counts","url":"https://counts.example","clicks":5,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
+{"Short":"fresh","Long":"https://fresh.example"}
+`), 0o644)
+	state := func() string {
+		t.Helper()
+		st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		v, _ := st.Version(context.Background())
+		cs, _ := st.Changes(context.Background(), links.ChangeQuery{})
+		var b strings.Builder
+		st.Each(context.Background(), func(l links.Link) error { b.WriteString(l.Name + l.URL + l.Tags + " "); return nil })
+		return fmt.Sprintf("v%d %d changes: %s", v, len(cs), b.String())
+	}
+	before := state()
+	code, out, errs := runCLI(t, env, "import", "--dry-run", second)
+	want := "new      fresh → https://fresh.example\n" +
+		"updated  Edit: name, url, tags\n" +
+		"dry run: 4 links in " + second + ": 1 new, 1 updated, 2 unchanged (1 of them with other clicks or times, which an import writes); nothing was written\n"
+	if code != 0 || out != want {
+		t.Fatalf("dry run: exit %d\n%s%s\nwant\n%s", code, out, errs, want)
+	}
+	if after := state(); after != before {
+		t.Fatalf("the dry run wrote: %s, was %s", after, before)
+	}
+	if code, _, errs := runCLI(t, env, "import", second); code != 0 {
+		t.Fatalf("import: %d %s", code, errs)
+	}
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs, err := st.Changes(context.Background(), links.ChangeQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, string(c.Action)+" "+c.Name+" by "+c.Actor)
+	}
+	// First import: three new links; second: Edit changed, fresh new.
+	if g := strings.Join(got, "; "); g != "import same by signpost import; import edit by signpost import; import counts by signpost import; import Edit by signpost import; import fresh by signpost import" {
+		t.Fatalf("history after the imports: %s", g)
+	}
+}
