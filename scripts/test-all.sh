@@ -8,11 +8,14 @@
 #   2. every Go test, with PostgreSQL and Chromium available (so the
 #      conformance suite runs on both backends, the replica and outage tests
 #      and the real-browser test run), then the core packages under -race
-#   3. the container proof (scripts/test-docker.sh)
-#   4. the Kubernetes manifests and Helm chart checks (scripts/test-k8s.sh)
-#   5. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   3. the fleet under load through a real HAProxy: rolling restarts, a
+#      crash, PostgreSQL outages, a SQLite drain (scripts/test-fleet.sh,
+#      about 4 minutes; it installs haproxy and starts its own PostgreSQL)
+#   4. the container proof (scripts/test-docker.sh)
+#   5. the Kubernetes manifests and Helm chart checks (scripts/test-k8s.sh)
+#   6. a short redirect benchmark (bench/redirect.sh), printed, not gated
 #
-# SKIP="docker k8s bench" skips stages by name (for a quick local run).
+# SKIP="fleet docker k8s bench" skips stages by name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -94,6 +97,7 @@ else
 	failed=$((failed + 1))
 	failures+=("postgres-start")
 fi
+stage fleet scripts/test-fleet.sh
 stage docker scripts/test-docker.sh
 stage k8s scripts/test-k8s.sh
 stage bench bench
