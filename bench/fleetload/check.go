@@ -176,8 +176,8 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
-// haproxy sends one command to HAProxy's admin socket and prints the
-// answer (scripts have no socat).
+// haproxy sends one command that answers nothing on success (set
+// server ...) to HAProxy's admin socket; scripts have no socat.
 func haproxy(args []string) error {
 	fs := flag.NewFlagSet("haproxy", flag.ContinueOnError)
 	sock := fs.String("socket", "", "HAProxy's stats socket (level admin)")
@@ -197,7 +197,7 @@ func haproxy(args []string) error {
 	if err != nil {
 		return err
 	}
-	os.Stdout.Write(answer)
+	// Commands like "set server" answer nothing when they worked.
 	if a := strings.TrimSpace(string(answer)); a != "" {
 		return fmt.Errorf("haproxy answered %q", a)
 	}

@@ -13,7 +13,7 @@
 //	fleetload verify    -acked FILE -urls U1,U2,..  every acknowledged write redirects on every replica
 //	fleetload propagate -from U1 -to U3 -name N     how long a write on one replica takes to be served by another
 //	fleetload clicks    -prefix P < export.ndjson   how many links P-<n> an export holds, and their clicks
-//	fleetload haproxy   -socket S COMMAND...        one command to HAProxy's admin socket
+//	fleetload haproxy   -socket S COMMAND...        one command ("set server ...") to HAProxy's admin socket
 package main
 
 import (
