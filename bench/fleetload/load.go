@@ -117,8 +117,12 @@ func pace(c *loadConfig, start time.Time, tokens chan<- struct{}, stop <-chan os
 			behind += lag
 			pos += lag
 		}
+		limit := c.max
+		if stopping {
+			limit = min(c.max, c.min)
+		}
 	fill:
-		for pos < due && handed < c.max {
+		for pos < due && handed < limit {
 			select {
 			case tokens <- struct{}{}:
 				pos++
