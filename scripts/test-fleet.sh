@@ -612,7 +612,7 @@ scenario_pg() {
 
 scenario_sqlite() {
 	echo "--- one SQLite instance: memory over a ${SOAK} s load, then SIGTERM under keep-alive load"
-	local db=sqlite:$work/single.db port url
+	local db=sqlite:$work/single.db port url s
 	for s in soak drain; do
 		"$fl" ndjson -prefix "$s" -n 100 >"$work/$s.ndjson"
 		"${sp_env[@]}" DATABASE_URL="$db" "$bin" import "$work/$s.ndjson" >/dev/null 2>&1 || die "import $s links"
