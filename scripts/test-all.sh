@@ -10,18 +10,21 @@
 #      and the real-browser test run) and the release binaries of all five
 #      platforms and UPX checked, then the core packages under -race; with
 #      CI=true a test that skips fails the stage (scripts/noskip)
-#   3. the container proof (scripts/test-docker.sh)
-#   4. the release configuration: goreleaser check and a snapshot build
+#   3. the fleet under load through a real HAProxy: rolling restarts, a
+#      crash, PostgreSQL outages, a SQLite drain (scripts/test-fleet.sh,
+#      about 4 minutes; it installs haproxy and starts its own PostgreSQL)
+#   4. the container proof (scripts/test-docker.sh)
+#   5. the release configuration: goreleaser check and a snapshot build
 #      (scripts/test-release.sh; after docker, whose `make dist` warms the
 #      Go build cache for the five platforms)
-#   5. the Kubernetes manifests, Helm chart, alerts and dashboard checks
+#   6. the Kubernetes manifests, Helm chart, alerts and dashboard checks
 #      (scripts/test-k8s.sh)
-#   6. a short redirect benchmark (bench/redirect.sh), printed, not gated
-#   7. the image's build and start-up times (bench/container.sh), printed;
+#   7. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   8. the image's build and start-up times (bench/container.sh), printed;
 #      a rebuild after a one-line change must be 5x faster than cold
 #
-# SKIP="docker release k8s bench bench-container" skips stages by name (for
-# a quick local run).
+# SKIP="fleet docker release k8s bench bench-container" skips stages by
+# name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh # apt_install, on_exit
@@ -110,6 +113,7 @@ else
 	failed=$((failed + 1))
 	failures+=("postgres-start")
 fi
+stage fleet scripts/test-fleet.sh
 stage docker scripts/test-docker.sh
 stage release scripts/test-release.sh
 stage k8s scripts/test-k8s.sh

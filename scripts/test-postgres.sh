@@ -14,7 +14,7 @@
 # 127.0.0.1 on a free port. Exported for the tests:
 #
 #   SIGNPOST_TEST_POSTGRES_URL  superuser URL; tests create a database each
-#   SIGNPOST_TEST_PG_CTL        a script taking stop|start, for the outage tests
+#   SIGNPOST_TEST_PG_CTL        a script taking stop|start|restart, for the outage tests
 #   SIGNPOST_TEST_PG_LOCK       a lock file: tests hold it shared while they use
 #                               the cluster, outage tests hold it exclusively
 #
@@ -78,14 +78,15 @@ signpost_pg_start() {
 		synchronous_commit = off
 		full_page_writes = off
 	EOF
-	# pg_ctl wrapper for the outage tests: stop|start|status.
+	# pg_ctl wrapper for the outage tests: stop|start|restart|status.
 	cat >"$dir/pgctl" <<-EOF
 		#!/bin/sh
 		case "\$1" in
 		stop) exec ${run_as[*]} $SIGNPOST_PG_BIN/pg_ctl -D $dir/data -w -t 30 -m fast stop ;;
 		start) exec ${run_as[*]} $SIGNPOST_PG_BIN/pg_ctl -D $dir/data -w -t 30 -l $dir/server.log start ;;
+		restart) exec ${run_as[*]} $SIGNPOST_PG_BIN/pg_ctl -D $dir/data -w -t 30 -m fast -l $dir/server.log restart ;;
 		status) exec ${run_as[*]} $SIGNPOST_PG_BIN/pg_ctl -D $dir/data status ;;
-		*) echo "usage: \$0 stop|start|status" >&2; exit 2 ;;
+		*) echo "usage: \$0 stop|start|restart|status" >&2; exit 2 ;;
 		esac
 	EOF
 	chmod 755 "$dir/pgctl"

@@ -325,6 +325,29 @@ func testShutdown(t *testing.T, bin string) {
 		t.Errorf("healthcheck against a serving server: exit %d %s", code, errOut)
 	}
 
+	// A keep-alive client: its connection stays open while serving, and
+	// is told to leave (Connection: close) while draining.
+	ka, err := net.Dial("tcp", hostPort(t, s.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ka.Close()
+	kaGet := func() *http.Response {
+		t.Helper()
+		ka.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(ka, "GET /docs HTTP/1.1\r\nHost: go\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(ka), nil)
+		if err != nil {
+			t.Fatalf("keep-alive request: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := kaGet(); resp.StatusCode != 302 || resp.Close {
+		t.Errorf("keep-alive redirect while serving: %d, Connection: close = %v", resp.StatusCode, resp.Close)
+	}
+
 	// A request in flight when SIGTERM arrives: its body is half sent.
 	conn, err := net.Dial("tcp", hostPort(t, s.URL))
 	if err != nil {
@@ -355,6 +378,9 @@ func testShutdown(t *testing.T, bin string) {
 	}
 	if code, _ := do(t, "GET", s.URL+"/docs", ""); code != 302 {
 		t.Errorf("redirect while draining: %d", code)
+	}
+	if resp := kaGet(); resp.StatusCode != 302 || !resp.Close {
+		t.Errorf("keep-alive redirect while draining: %d, Connection: close = %v, want true", resp.StatusCode, resp.Close)
 	}
 	if code, _, errOut := runCmd(t, bin, healthEnv, "healthcheck"); code != 0 {
 		t.Errorf("healthcheck while draining: exit %d %s", code, errOut)
@@ -407,8 +433,8 @@ func testShutdown(t *testing.T, bin string) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &rec); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
-	if rec.Clicks != 6 || rec.URL != "https://example.com/docs/v2" {
-		t.Errorf("after exit the database has %+v, want 6 clicks (5 before SIGTERM, 1 while draining) and the in-flight update", rec)
+	if rec.Clicks != 8 || rec.URL != "https://example.com/docs/v2" {
+		t.Errorf("after exit the database has %+v, want 8 clicks (6 before SIGTERM, 2 while draining) and the in-flight update", rec)
 	}
 }
 

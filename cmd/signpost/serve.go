@@ -64,7 +64,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           public,
+		// Connection: close while draining: keep-alive clients leave before
+		// Shutdown closes their connections (docs/operations.md).
+		Handler:           ops.CloseWhileDraining(probes.Draining, public),
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,

@@ -92,7 +92,13 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	db := stdlib.OpenDB(*cfg)
+	// Ping every pooled connection before reusing it. pgx's default pings
+	// only after 1 s idle, so after a fast restart or a failover each
+	// connection used within the last second failed one request with
+	// SQLSTATE 57P01 before the pool dropped it. The pool serves only
+	// edits, click flushes and resyncs, never redirects: the extra round
+	// trip is cheap there.
+	db := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(func(context.Context, stdlib.ShouldPingParams) bool { return true }))
 	if opt.MaxOpenConns > 0 {
 		db.SetMaxOpenConns(opt.MaxOpenConns)
 	}

@@ -477,6 +477,82 @@ func TestOutageAndRecovery(t *testing.T) {
 	}
 }
 
+// usePool checks out n connections at once and returns them, twice: the
+// pool then holds n idle connections, each reused (and so marked as
+// checked) just now, like a replica's pool under a steady trickle of
+// edits and flushes.
+func usePool(t *testing.T, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for range 2 {
+		conns := make([]interface{ Close() error }, 0, n)
+		for range n {
+			c, err := s.DB().Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.PingContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	if idle := s.DB().Stats().Idle; idle != n {
+		t.Fatalf("%d idle connections in the pool, want %d", idle, n)
+	}
+}
+
+// writes creates n links named prefix-i one after another and returns the
+// errors.
+func writes(s *Store, prefix string, n int) []error {
+	var errs []error
+	for i := range n {
+		if _, err := s.Create(context.Background(), mk(fmt.Sprintf("%s-%d", prefix, i), "https://a.example")); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// Sessions terminated under the pool (what a fast shutdown, a failover or
+// an administrator's pg_terminate_backend does: SQLSTATE 57P01, sent to
+// idle connections): the next writes must not fail on the dead pooled
+// connections. The pool pings a connection before every reuse and opens a
+// new one when the ping fails.
+func TestWritesAfterSessionsTerminated(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s := open(t, url)
+	usePool(t, s, 4)
+	pgtest.Exec(t, url, `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'signpost' AND pid <> pg_backend_pid()`)
+	if errs := writes(s, "after", 8); len(errs) > 0 {
+		t.Errorf("%d of 8 writes after the pool's sessions were terminated failed: %v", len(errs), errs)
+	}
+}
+
+// The same through a real `pg_ctl restart -m fast`: every write after the
+// server accepts connections again succeeds, without reopening the Store.
+// (pgx's default pings a connection only after 1 s idle, so a restart
+// faster than that failed one write per pooled connection: 5 of 40.)
+func TestWritesAfterFastRestart(t *testing.T) {
+	url, srv := pgtest.NewOutage(t)
+	s := open(t, url)
+	usePool(t, s, 4)
+	start := time.Now()
+	srv.Restart()
+	took := time.Since(start)
+	errs := writes(s, "after", 40)
+	if len(errs) > 0 {
+		t.Errorf("%d of 40 writes right after a %v restart failed: %v", len(errs), took.Round(time.Millisecond), errs)
+	}
+	if took > time.Second {
+		t.Logf("the restart took %v, longer than pgx's 1 s idle threshold: this run would pass without the ping too (TestWritesAfterSessionsTerminated does not depend on timing)", took.Round(time.Millisecond))
+	}
+}
+
 // What an operator sees when the database is down at start names it and
 // the cause.
 func TestOpenUnreachableSaysWhere(t *testing.T) {

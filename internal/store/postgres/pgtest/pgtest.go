@@ -63,7 +63,7 @@ func NewOutage(t testing.TB) (dbURL string, srv *Server) {
 	admin := adminURL(t)
 	ctl := os.Getenv(EnvCtl)
 	if ctl == "" {
-		t.Skipf("outage tests need %s, a command taking stop|start (set by scripts/test-postgres.sh)", EnvCtl)
+		t.Skipf("outage tests need %s, a command taking stop|start|restart (set by scripts/test-postgres.sh)", EnvCtl)
 	}
 	lockCluster(t, true)
 	dbURL = newDatabase(t, admin)
@@ -88,6 +88,16 @@ func (s *Server) Stop() {
 func (s *Server) Start() {
 	s.t.Helper()
 	s.run("start")
+	s.stopped = false
+}
+
+// Restart restarts the server with a fast shutdown (sessions are
+// terminated with SQLSTATE 57P01) and waits until it accepts connections
+// again, as `pg_ctl restart -m fast` does.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.stopped = true // until it is up again, for the cleanup
+	s.run("restart")
 	s.stopped = false
 }
 
