@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/signpost-go/signpost/internal/auth"
 	"github.com/signpost-go/signpost/internal/config"
 	"github.com/signpost-go/signpost/internal/index"
 	"github.com/signpost-go/signpost/internal/links"
@@ -32,9 +31,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(stderr, c)
 	ops.SetMemoryLimit(log) // before the start-up line, which states it
 	ops.LogStartup(log, c)
-	if c.AuthMode == "none" {
-		log.Warn("AUTH_MODE=none: everyone is anonymous and may edit or delete any link; put an authenticating proxy in front and set AUTH_MODE=proxy")
-	}
 
 	// exitNow is set when a second signal cuts the final click flush and
 	// profile push short: they may still hold the database and the
@@ -92,11 +88,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.MetricsAddr == "" {
 		publicMetrics = metrics.Handler()
 	}
-	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy"}
+	svc := &links.Service{Store: st, Index: ix, Tokens: st}
+	resolver, oidc, err := newIdentity(c, svc, log)
+	if err != nil {
+		return err
+	}
 	h, err := web.New(web.Options{
 		Links:  svc,
 		Index:  ix,
-		Auth:   &auth.Resolver{Proxy: c.AuthMode == "proxy", Header: c.AuthProxyHeader, Trusted: c.TrustedProxies},
+		Auth:   resolver,
+		OIDC:   oidc,
 		Log:    log,
 		Health: probes.Health(),
 		Ready:  probes.Ready(),
@@ -131,6 +132,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
+	if oidc != nil {
+		wg.Go(func() { oidc.Run(bg) })
+	}
 	if following {
 		wg.Go(func() { followChanges(bg, feed, st, ix, syncer, log) })
 	}

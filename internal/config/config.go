@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,13 +20,14 @@ import (
 
 // Config is every setting of every subcommand.
 type Config struct {
-	HTTPAddr           string
-	DatabaseURL        string
-	LogLevel           slog.Level
-	LogFormat          string
-	AuthMode           string
-	AuthProxyHeader    string
-	TrustedProxies     []netip.Prefix
+	HTTPAddr        string
+	DatabaseURL     string
+	LogLevel        slog.Level
+	LogFormat       string
+	AuthMode        string
+	AuthProxyHeader string
+	TrustedProxies  []netip.Prefix
+	Identity
 	ClickFlushInterval time.Duration
 	ResyncInterval     time.Duration
 
@@ -54,8 +56,10 @@ type Setting struct {
 	Default string
 	Usage   string
 	Secret  bool // masked when printed
-	set     func(c *Config, v string) error
-	get     func(c *Config) string
+	// opaque: a secret that is not a URL, printed as xxxxx when set.
+	opaque bool
+	set    func(c *Config, v string) error
+	get    func(c *Config) string
 }
 
 // Flag is the setting's command-line flag name: HTTP_ADDR → http-addr.
@@ -63,7 +67,7 @@ func (s Setting) Flag() string { return strings.ReplaceAll(strings.ToLower(s.Env
 
 // Settings lists every setting in the order --help shows them.
 func Settings() []Setting {
-	return []Setting{
+	all := []Setting{
 		{Env: "HTTP_ADDR", Default: ":8080", Usage: "address the public HTTP server listens on (redirects, UI, API, probes, metrics)",
 			set: func(c *Config, v string) error {
 				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
@@ -96,7 +100,7 @@ func Settings() []Setting {
 			},
 			get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
 		oneOf("LOG_FORMAT", "json", "json or text", []string{"json", "text"}, func(c *Config) *string { return &c.LogFormat }),
-		oneOf("AUTH_MODE", "none", "none (everyone anonymous, may edit anything) or proxy (identity from AUTH_PROXY_HEADER)", []string{"none", "proxy"}, func(c *Config) *string { return &c.AuthMode }),
+		oneOf("AUTH_MODE", "none", "none (everyone anonymous, may edit anything), proxy (identity from AUTH_PROXY_HEADER) or oidc (built-in sign-in with OpenID Connect: OIDC_*)", []string{"none", "proxy", "oidc"}, func(c *Config) *string { return &c.AuthMode }),
 		{Env: "AUTH_PROXY_HEADER", Default: "X-Forwarded-Email", Usage: "request header carrying the user's identity, set by an authenticating proxy",
 			set: func(c *Config, v string) error {
 				if v == "" || strings.ContainsAny(v, " :\t") {
@@ -156,6 +160,9 @@ func Settings() []Setting {
 		durZero("SHUTDOWN_DELAY", "5s", "after SIGTERM, keep serving this long with /readyz at 503 so load balancers stop sending (0 when a preStop hook waits)", func(c *Config) *time.Duration { return &c.ShutdownDelay }),
 		dur("SHUTDOWN_TIMEOUT", "25s", "then wait at most this long for requests in flight", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	}
+	// The identity settings follow TRUSTED_PROXIES.
+	i := slices.IndexFunc(all, func(s Setting) bool { return s.Env == "TRUSTED_PROXIES" }) + 1
+	return slices.Insert(all, i, authSettings()...)
 }
 
 // Runtime lists the Go runtime's own variables, shown in --help; the runtime
@@ -290,6 +297,11 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		printUsage(&help, cmd, synopsis, fs, selected)
 		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %v (see signpost %s --help)", cmd, err, cmd), Usage: help.String()}
 	}
+	if use == nil {
+		if err := c.checkIdentity(); err != nil {
+			return c, nil, &UsageError{Msg: err.Error()}
+		}
+	}
 	return c, fs.Args(), nil
 }
 
@@ -361,6 +373,9 @@ func (c Config) Values() []any {
 func mask(s Setting, v string) string {
 	if !s.Secret || v == "" {
 		return v
+	}
+	if s.opaque {
+		return "xxxxx"
 	}
 	if strings.HasPrefix(v, "sqlite:") {
 		return v

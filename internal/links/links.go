@@ -64,7 +64,9 @@ const (
 type ListOptions struct {
 	// Query matches names (by key), URLs and descriptions, case-insensitively.
 	Query string
-	Sort  Sort
+	// Owners, when set, selects links owned by any of them.
+	Owners []string
+	Sort   Sort
 	// Limit is the maximum number of links; 0 means all.
 	Limit int
 }

@@ -26,10 +26,16 @@ type Publisher interface {
 type Service struct {
 	Store Store
 	Index Publisher
-	// Enforce ownership (AUTH_MODE=proxy): writes need a user, and only a
-	// link's owner may change it. Off, everyone may edit anything.
+	// Tokens keeps API tokens; nil when the backend has none (then no
+	// token is ever valid).
+	Tokens TokenStore
+	// Enforce ownership (AUTH_MODE=proxy or oidc): writes need a user, and
+	// only a link's owners (see MayEdit) may change it. Off, everyone may
+	// edit anything.
 	Enforce bool
-	Now     func() time.Time
+	// RequireLogin (REQUIRE_LOGIN=true): reads need a user or a token too.
+	RequireLogin bool
+	Now          func() time.Time
 }
 
 // Input is a create or update request; nil fields are left as they are.
@@ -50,13 +56,6 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (s *Service) needUser(user string) error {
-	if s.Enforce && user == "" {
-		return Errorf(Unauthorized, "sign in to change links: no identity was passed by a trusted proxy")
-	}
-	return nil
-}
-
 // Validate checks l's name, target and description. It returns the parsed
 // target.
 func Validate(l Link) (*Target, error) {
@@ -73,23 +72,44 @@ func Validate(l Link) (*Target, error) {
 	return t, nil
 }
 
-// Get returns the link called name (in any spelling).
-func (s *Service) Get(ctx context.Context, name string) (Link, error) {
+// Get returns the link called name (in any spelling), when p may read.
+func (s *Service) Get(ctx context.Context, p Principal, name string) (Link, error) {
+	if err := s.MayRead(p); err != nil {
+		return Link{}, err
+	}
 	return s.Store.Get(ctx, Normalize(name))
 }
 
-// Create stores a new link owned by user (or by in.Owner when ownership is
-// not enforced).
-func (s *Service) Create(ctx context.Context, user string, in Input) (Link, error) {
-	if err := s.needUser(user); err != nil {
+// List returns the links opt selects, when p may read. Terms
+// "owner:NAME" in opt.Query select by owner (owner:me: p's user and
+// groups) and are taken out of the text searched.
+func (s *Service) List(ctx context.Context, p Principal, opt ListOptions) ([]Link, error) {
+	if err := s.MayRead(p); err != nil {
+		return nil, err
+	}
+	q, owners, err := ParseOwnerQuery(opt.Query, p)
+	if err != nil {
+		return nil, err
+	}
+	opt.Query, opt.Owners = q, append(opt.Owners, owners...)
+	return s.Store.List(ctx, opt)
+}
+
+// Create stores a new link owned by p's user, or by in.Owner when p may
+// give links to that owner (see mayGive).
+func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, error) {
+	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	var l Link
 	apply(&l, in)
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
-	if s.Enforce || l.Owner == "" {
-		l.Owner = user
+	if l.Owner == "" {
+		l.Owner = p.User
+	}
+	if err := s.mayGive(p, Link{Name: l.Name}, l.Owner); err != nil {
+		return Link{}, err
 	}
 	if _, err := Validate(l); err != nil {
 		return Link{}, err
@@ -104,8 +124,8 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 }
 
 // Update changes the fields present in in. A rename is an update of Name.
-func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link, error) {
-	if err := s.needUser(user); err != nil {
+func (s *Service) Update(ctx context.Context, p Principal, name string, in Input) (Link, error) {
+	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	key := Normalize(name)
@@ -113,21 +133,20 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 	if err != nil {
 		return Link{}, err
 	}
-	if err := s.mayChange(user, cur); err != nil {
+	if err := s.MayEdit(p, cur); err != nil {
 		return Link{}, err
 	}
 	l := cur
 	apply(&l, in)
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
-	if s.Enforce && cur.Owner == "" {
-		// An unowned link may be claimed, or left unowned; it may not be
-		// handed to somebody else by whoever passes by.
-		switch {
-		case in.Owner == nil:
-			l.Owner = user
-		case l.Owner != "" && l.Owner != user:
-			return Link{}, Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
+	if s.Enforce && cur.Owner == "" && in.Owner == nil {
+		// As golink does: editing an unowned link claims it.
+		l.Owner = p.User
+	}
+	if l.Owner != cur.Owner {
+		if err := s.mayGive(p, cur, l.Owner); err != nil {
+			return Link{}, err
 		}
 	}
 	if _, err := Validate(l); err != nil {
@@ -145,8 +164,8 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 }
 
 // Delete removes the link called name.
-func (s *Service) Delete(ctx context.Context, user, name string) error {
-	if err := s.needUser(user); err != nil {
+func (s *Service) Delete(ctx context.Context, p Principal, name string) error {
+	if err := s.mayWrite(p); err != nil {
 		return err
 	}
 	key := Normalize(name)
@@ -154,7 +173,7 @@ func (s *Service) Delete(ctx context.Context, user, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.mayChange(user, cur); err != nil {
+	if err := s.MayEdit(p, cur); err != nil {
 		return err
 	}
 	if err := s.Store.Delete(ctx, key); err != nil {
@@ -190,18 +209,19 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 
 // Import stores every link (already validated by ReadNDJSON) in one
 // transaction and reloads the index. When ownership is enforced, the rules
-// of Create and Update hold for every line: the importer owns what it
-// imports, and a link owned by someone else refuses the whole import.
-// (`signpost import`, on the database, is the operator's way to keep the
-// owners in the file.)
-func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
-	if err := s.needUser(user); err != nil {
+// of Create and Update hold for every line: a link p may not edit refuses
+// the whole import, and the importer owns what it imports, except that a
+// line's owner (or an existing link's) that is p's user or one of p's
+// groups is kept. An admin's import keeps the owners in the file, as
+// `signpost import` on the database does.
+func (s *Service) Import(ctx context.Context, p Principal, ls []Link) error {
+	if err := s.mayWrite(p); err != nil {
 		return err
 	}
-	if s.Enforce {
+	if s.Enforce && !p.IsAdmin() {
 		owners := map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
-			if l.Owner != "" && l.Owner != user {
+			if l.Owner != "" {
 				owners[l.Key] = l.Owner
 			}
 			return nil
@@ -210,23 +230,23 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
 			return err
 		}
 		for i := range ls {
-			if o, ok := owners[ls[i].Key]; ok {
-				return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", ls[i].Name, o)
+			cur, exists := owners[ls[i].Key]
+			if exists && !p.Owns(cur) {
+				return Errorf(Forbidden, "link %q belongs to %s; only %s may change it, so nothing was imported", ls[i].Name, cur, whoMay(cur))
 			}
-			ls[i].Owner = user
+			switch {
+			case p.Owns(ls[i].Owner):
+			case exists:
+				ls[i].Owner = cur
+			default:
+				ls[i].Owner = p.User
+			}
 		}
 	}
 	if err := s.Store.Import(ctx, ls); err != nil {
 		return err
 	}
 	return s.Index.Load(ctx, s.Store)
-}
-
-func (s *Service) mayChange(user string, l Link) error {
-	if !s.Enforce || l.Owner == "" || l.Owner == user {
-		return nil
-	}
-	return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it", l.Name, l.Owner)
 }
 
 func apply(l *Link, in Input) {

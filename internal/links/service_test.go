@@ -83,27 +83,27 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 				return ""
 			}
 			step("create", func() error {
-				_, err := svc.Create(ctx, "", links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")})
+				_, err := svc.Create(ctx, links.Principal{}, links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")})
 				return err
 			})
 			if got := target("docs"); got != "https://docs.example" {
 				t.Fatalf("after create: index has %q", got)
 			}
 			step("update", func() error {
-				_, err := svc.Update(ctx, "", "docs", links.Input{URL: ptr("https://docs.example/v2")})
+				_, err := svc.Update(ctx, links.Principal{}, "docs", links.Input{URL: ptr("https://docs.example/v2")})
 				return err
 			})
 			if got := target("docs"); got != "https://docs.example/v2" {
 				t.Fatalf("after update: index has %q", got)
 			}
 			step("rename", func() error {
-				_, err := svc.Update(ctx, "", "docs", links.Input{Name: ptr("manual")})
+				_, err := svc.Update(ctx, links.Principal{}, "docs", links.Input{Name: ptr("manual")})
 				return err
 			})
 			if old, got := target("docs"), target("manual"); old != "" || got != "https://docs.example/v2" {
 				t.Fatalf("after rename: docs %q, manual %q", old, got)
 			}
-			step("delete", func() error { return svc.Delete(ctx, "", "manual") })
+			step("delete", func() error { return svc.Delete(ctx, links.Principal{}, "manual") })
 			if got := target("manual"); got != "" {
 				t.Fatalf("after delete: index still has %q", got)
 			}

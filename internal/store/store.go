@@ -26,6 +26,7 @@ type Options struct {
 // Store is a links.Store that also exposes its pool for metrics.
 type Store interface {
 	links.Store
+	links.TokenStore
 	DB() *sql.DB
 }
 

@@ -65,22 +65,31 @@ type linkBody struct {
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
 	var b linkBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return links.Input{}, links.Errorf(links.TooLarge, "request body is larger than %d bytes", maxJSONBody)
-		}
-		if errors.Is(err, io.EOF) {
-			return links.Input{}, links.Errorf(links.Invalid, "request body is empty; send a JSON object")
-		}
-		return links.Input{}, links.Errorf(links.Invalid, "request body is not valid JSON: %s", err.Error())
-	}
-	if dec.More() {
-		return links.Input{}, links.Errorf(links.Invalid, "request body has data after the JSON object")
+	if err := decodeJSON(w, r, &b); err != nil {
+		return links.Input{}, err
 	}
 	return links.Input{Name: b.Name, URL: b.URL, Description: b.Description, Owner: b.Owner}, nil
+}
+
+// decodeJSON reads one JSON object of at most maxJSONBody bytes into v,
+// refusing unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return links.Errorf(links.TooLarge, "request body is larger than %d bytes", maxJSONBody)
+		}
+		if errors.Is(err, io.EOF) {
+			return links.Errorf(links.Invalid, "request body is empty; send a JSON object")
+		}
+		return links.Errorf(links.Invalid, "request body is not valid JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return links.Errorf(links.Invalid, "request body has data after the JSON object")
+	}
+	return nil
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +113,7 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
 		}
 		opt.Limit = n
 	}
-	ls, err := s.opt.Links.Store.List(r.Context(), opt)
+	ls, err := s.opt.Links.List(r.Context(), principal(r), opt)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -122,7 +131,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	l, err := s.opt.Links.Create(r.Context(), principal(r), in)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -132,7 +141,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request) {
-	l, err := s.opt.Links.Get(r.Context(), r.PathValue("name"))
+	l, err := s.opt.Links.Get(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -146,7 +155,7 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), in)
+	l, err := s.opt.Links.Update(r.Context(), principal(r), r.PathValue("name"), in)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -155,7 +164,7 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name")); err != nil {
+	if err := s.opt.Links.Delete(r.Context(), principal(r), r.PathValue("name")); err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
@@ -166,6 +175,10 @@ func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
 // as it goes, so a large export outlives HTTP_WRITE_TIMEOUT while a stuck
 // client still cannot hold the connection forever.
 func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
+	if err := s.opt.Links.MayRead(principal(r)); err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="signpost-export.ndjson"`)
@@ -208,7 +221,7 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	if err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r), ls); err != nil {
+	if err := s.opt.Links.Import(r.Context(), principal(r), ls); err != nil {
 		s.apiErr(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/signpost-go/signpost/internal/auth"
 	"github.com/signpost-go/signpost/internal/links"
 )
 
@@ -36,11 +37,15 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, name)
 		return
 	}
-	var user string
-	if e.Target.IsTemplate() {
-		user = s.opt.Auth.User(r)
+	who, resolved := auth.FromContext(r.Context())
+	if !resolved && (e.Target.IsTemplate() || r.Header["Authorization"] != nil) {
+		var err error
+		if who, err = s.opt.Auth.Resolve(r); err != nil {
+			s.refuse(w, r, err)
+			return
+		}
 	}
-	loc, err := e.Target.Expand(rest, r.URL.RawQuery, user)
+	loc, err := e.Target.Expand(rest, r.URL.RawQuery, who.User)
 	if err != nil {
 		s.opt.Log.Warn("link target did not expand", "name", e.Link.Name, "err", err)
 		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" could not be expanded: "+links.ErrorMessage(err))

@@ -29,7 +29,9 @@ type Options struct {
 	Links *links.Service
 	Index *index.Index
 	Auth  *auth.Resolver
-	Log   *slog.Logger
+	// OIDC signs people in (AUTH_MODE=oidc); nil otherwise.
+	OIDC *auth.OIDC
+	Log  *slog.Logger
 	// Wrap, when set, wraps every route's handler; it is given the route's
 	// pattern (for metrics labels that never carry a user-typed path).
 	Wrap func(pattern string, h http.Handler) http.Handler
@@ -64,7 +66,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"home", "link", "new", "notfound", "help", "error"} {
+	for _, p := range []string{"home", "link", "new", "notfound", "help", "error", "tokens"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -85,13 +87,19 @@ func New(opt Options) (*Server, error) {
 	// Browsers' cross-origin form posts are refused (CSRF); API clients
 	// that send no Origin or Sec-Fetch-Site header are unaffected.
 	cop := http.NewCrossOriginProtection()
-	site, apiH := cop.Handler(mux), cop.Handler(api)
+	site, apiH := s.identify(cop.Handler(mux)), s.identify(cop.Handler(api))
+	redirect := s.redirectH
+	if opt.Links.RequireLogin {
+		redirect = s.identify(redirect)
+	}
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
 			// Redirects: the same handler and middleware the mux would
-			// pick. Safe methods need no CSRF check.
-			s.redirectH.ServeHTTP(w, r)
+			// pick. Safe methods need no CSRF check. Without
+			// REQUIRE_LOGIN, who is asking is resolved only when the
+			// target needs it (.User) or credentials came along.
+			redirect.ServeHTTP(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)
 		default:

@@ -15,7 +15,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["User"] = s.opt.Auth.User(r)
+	p := principal(r)
+	data["User"] = p.User
+	data["Admin"] = p.IsAdmin()
+	data["SignIn"] = s.opt.OIDC != nil
+	data["LoginURL"] = loginURL(r.URL.RequestURI())
 	data["Host"] = r.Host
 	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
@@ -42,28 +46,39 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, p := r.Context(), principal(r)
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
+	if r.URL.Query().Has("mine") {
+		q = strings.TrimSpace("owner:me " + q)
+	}
+	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted"), "SignedOut": r.URL.Query().Has("signedout")}
 	if q != "" {
-		res, err := s.opt.Links.Store.List(ctx, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
+		res, err := s.opt.Links.List(ctx, p, links.ListOptions{Query: q, Sort: links.SortPopular, Limit: 100})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
 		data["Results"] = s.withPending(res)
 	} else {
-		popular, err := s.opt.Links.Store.List(ctx, links.ListOptions{Sort: links.SortPopular, Limit: 10})
+		popular, err := s.opt.Links.List(ctx, p, links.ListOptions{Sort: links.SortPopular, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		recent, err := s.opt.Links.Store.List(ctx, links.ListOptions{Sort: links.SortRecent, Limit: 10})
+		recent, err := s.opt.Links.List(ctx, p, links.ListOptions{Sort: links.SortRecent, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
 		data["Popular"], data["Recent"] = s.withPending(popular), s.withPending(recent)
+		if !p.Anonymous() {
+			mine, err := s.opt.Links.List(ctx, p, links.ListOptions{Query: "owner:me", Sort: links.SortRecent, Limit: 10})
+			if err != nil {
+				s.errPage(w, r, err)
+				return
+			}
+			data["Mine"] = s.withPending(mine)
+		}
 	}
 	data["Count"] = s.opt.Index.Len()
 	s.render(w, r, http.StatusOK, "home", data)
@@ -95,8 +110,21 @@ func (s *Server) goSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
+	if s.needSignIn(w, r, r.URL.RequestURI()) {
+		return
+	}
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url")}})
+	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url")}, "Owners": principal(r).Owners()})
+}
+
+// needSignIn sends a browser that is not signed in through sign-in and
+// back to ret, when writes need a user and this server signs people in.
+func (s *Server) needSignIn(w http.ResponseWriter, r *http.Request, ret string) bool {
+	if s.opt.OIDC == nil || !s.opt.Links.Enforce || !principal(r).Anonymous() {
+		return false
+	}
+	http.Redirect(w, r, loginURL(ret), http.StatusSeeOther)
+	return true
 }
 
 type formValues struct{ Name, URL, Description, Owner string }
@@ -117,18 +145,22 @@ func readForm(r *http.Request) (formValues, links.Input) {
 
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if s.needSignIn(w, r, "/-/new") {
+		return
+	}
 	f, in := readForm(r)
-	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	l, err := s.opt.Links.Create(r.Context(), principal(r), in)
 	if err != nil {
 		s.logErr(r, err)
-		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
+		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err), "Owners": principal(r).Owners()})
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?created=1", http.StatusSeeOther)
 }
 
 func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
-	l, err := s.opt.Links.Get(r.Context(), r.PathValue("name"))
+	p := principal(r)
+	l, err := s.opt.Links.Get(r.Context(), p, r.PathValue("name"))
 	if err != nil {
 		if links.ErrorCode(err) == links.NotFound {
 			s.notFound(w, r, r.PathValue("name"))
@@ -142,34 +174,54 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 	if s.opt.Links.Enforce && l.Owner == "" {
 		// As golink does: saving an unowned link claims it, unless the
 		// owner field is cleared.
-		f.Owner = s.opt.Auth.User(r)
+		f.Owner = p.User
 	}
-	s.render(w, r, http.StatusOK, "link", map[string]any{
-		"Link": l, "Form": f,
+	s.render(w, r, http.StatusOK, "link", s.linkData(p, l, f, map[string]any{
 		"Created": r.URL.Query().Has("created"), "Saved": r.URL.Query().Has("saved"),
-	})
+	}))
+}
+
+// linkData is what the link page shows: the edit and delete forms only to
+// those who may use them, and to others why not.
+func (s *Server) linkData(p links.Principal, l links.Link, f formValues, data map[string]any) map[string]any {
+	data["Link"], data["Form"] = l, f
+	if err := s.opt.Links.MayEdit(p, l); err != nil {
+		data["CannotEdit"] = links.ErrorMessage(err)
+		data["SignInToEdit"] = s.opt.OIDC != nil && p.Anonymous()
+	} else {
+		data["Owners"] = p.Owners()
+		data["AsAdmin"] = s.opt.Links.Enforce && l.Owner != "" && !p.Owns(l.Owner)
+	}
+	return data
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if s.needSignIn(w, r, "/-/links/"+url.PathEscape(name)) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	f, in := readForm(r)
-	name := r.PathValue("name")
-	l, err := s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+	p := principal(r)
+	l, err := s.opt.Links.Update(r.Context(), p, name, in)
 	if err != nil {
 		s.logErr(r, err)
-		cur, gerr := s.opt.Links.Get(r.Context(), name)
+		cur, gerr := s.opt.Links.Get(r.Context(), p, name)
 		if gerr != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		s.render(w, r, statusOf(err), "link", map[string]any{"Link": cur, "Form": f, "Error": links.ErrorMessage(err)})
+		s.render(w, r, statusOf(err), "link", s.linkData(p, cur, f, map[string]any{"Error": links.ErrorMessage(err)}))
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?saved=1", http.StatusSeeOther)
 }
 
 func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name")); err != nil {
+	if s.needSignIn(w, r, "/-/links/"+url.PathEscape(r.PathValue("name"))) {
+		return
+	}
+	if err := s.opt.Links.Delete(r.Context(), principal(r), r.PathValue("name")); err != nil {
 		s.errPage(w, r, err)
 		return
 	}

@@ -62,6 +62,8 @@ type Store struct {
 	minBackoff, maxBackoff time.Duration
 	idlePing               time.Duration
 	listening              atomic.Bool
+
+	sqlstore.TokenSQL
 }
 
 // defaultConnectTimeout applies when the URL sets no connect_timeout, so
@@ -97,6 +99,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		db: db, cfg: cfg, log: log,
 		minBackoff: 100 * time.Millisecond, maxBackoff: 5 * time.Second,
 		idlePing: 30 * time.Second,
+		TokenSQL: tokenSQL(db),
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()

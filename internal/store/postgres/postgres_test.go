@@ -38,6 +38,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestTokenConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) interface {
+		links.TokenStore
+		Close() error
+	} {
+		return open(t, pgtest.NewDatabase(t))
+	})
+}
+
 func mk(name, url string) links.Link {
 	now := time.Now().UTC()
 	return links.Link{Name: name, Key: links.Normalize(name), URL: url, CreatedAt: now, UpdatedAt: now}

@@ -40,6 +40,7 @@ type Store struct {
 	path string
 	rd   *sql.DB
 	wr   *sql.DB
+	sqlstore.TokenSQL
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	rd.SetMaxIdleConns(opt.MaxIdleConns)
 	rd.SetConnMaxLifetime(opt.ConnMaxLifetime)
-	return &Store{path: path, rd: rd, wr: wr}, nil
+	return &Store{path: path, rd: rd, wr: wr, TokenSQL: tokenSQL(rd, wr)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

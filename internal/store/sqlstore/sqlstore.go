@@ -34,11 +34,28 @@ func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([
 	var args []any
 	if q := strings.TrimSpace(opt.Query); q != "" {
 		p1, p2 := d.Placeholder(1), d.Placeholder(2)
-		where = ` WHERE key LIKE ` + p1 + ` ESCAPE '\' OR lower(url) LIKE ` + p2 + ` ESCAPE '\' OR lower(description) LIKE ` + p2 + ` ESCAPE '\'`
+		where = ` WHERE (key LIKE ` + p1 + ` ESCAPE '\' OR lower(url) LIKE ` + p2 + ` ESCAPE '\' OR lower(description) LIKE ` + p2 + ` ESCAPE '\')`
 		args = append(args, "%"+escapeLike(links.Normalize(q))+"%", "%"+escapeLike(strings.ToLower(q))+"%")
 		if p2 == "?" { // positional placeholders need the value once per use
 			args = append(args, args[1])
 		}
+	}
+	if len(opt.Owners) > 0 {
+		if where == "" {
+			where = ` WHERE `
+		} else {
+			where += ` AND `
+		}
+		where += `owner IN (`
+		n := len(args) // numbered placeholders follow the query's; "?" ignores n
+		for i, o := range opt.Owners {
+			if i > 0 {
+				where += `, `
+			}
+			where += d.Placeholder(n + i + 1)
+			args = append(args, o)
+		}
+		where += `)`
 	}
 	order := ` ORDER BY key`
 	switch opt.Sort {
