@@ -5,9 +5,11 @@
 # Chromium, wrk, a Docker engine, qemu-user-static, ...), idempotently,
 # starts a throwaway PostgreSQL on 127.0.0.1, and runs:
 #   1. gofmt and go vet
-#   2. every Go test, with PostgreSQL and Chromium available (so the
-#      conformance suite runs on both backends, the replica and outage tests
-#      and the real-browser test run), then the core packages under -race
+#   2. every Go test, with PostgreSQL, Chromium and the test OpenID provider
+#      (tools/testoidc, scripts/test-oidc.sh) available (so the conformance
+#      suite runs on both backends, the replica and outage tests, sign-in
+#      through a real provider and the real-browser test run), then the core
+#      packages under -race
 #   3. the container proof (scripts/test-docker.sh)
 #   4. the Kubernetes manifests and Helm chart checks (scripts/test-k8s.sh)
 #   5. a short redirect benchmark (bench/redirect.sh), printed, not gated
@@ -86,7 +88,12 @@ bench() {
 
 stage deps deps
 . scripts/test-postgres.sh
-trap signpost_pg_stop EXIT
+. scripts/test-oidc.sh
+trap 'signpost_oidc_stop; signpost_pg_stop' EXIT
+if ! signpost_oidc_start; then
+	failed=$((failed + 1))
+	failures+=("oidc-start")
+fi
 if signpost_pg_start; then
 	stage lint lint
 	stage go-test gotests

@@ -11,7 +11,10 @@
 # from there; a javascript: target refused with the reason shown; delete with
 # the JavaScript confirm; copy-link to the clipboard; no console errors or CSP
 # violations on any page (and a probe proving such a violation is caught);
-# no page wider than a 390px phone; create and delete with JavaScript off.
+# no page wider than a 390px phone; create and delete with JavaScript off;
+# and, through the test OpenID provider (scripts/test-oidc.sh): signing in on
+# the provider's login page, creating a group's link, signing out and seeing
+# edit refused, a second member of the group editing it, an admin editing it.
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -44,8 +47,11 @@ fi
 # Debian's wrapper script prints a harmless shell warning; the version line is last.
 echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
 
+# The sign-in scenarios go through the test OpenID provider.
+. scripts/test-oidc.sh
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; signpost_oidc_stop' EXIT
+signpost_oidc_start
 set +e
 go test -count=1 -timeout 5m -run '^TestBrowser$' -v ./internal/web/ 2>&1 |
 	grep --line-buffered -v 'dbus' | tee "$log"

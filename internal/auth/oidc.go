@@ -46,6 +46,9 @@ type OIDC struct {
 	client  *http.Client
 	p       atomic.Pointer[provider]
 	lastErr atomic.Pointer[string]
+	// Backoff is the first wait between discovery attempts; it doubles up
+	// to a minute.
+	Backoff time.Duration
 }
 
 type provider struct {
@@ -62,16 +65,16 @@ func NewOIDC(cfg OIDCConfig, log *slog.Logger) *OIDC {
 	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
 		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
 	}
-	return &OIDC{cfg: cfg, log: log, client: &http.Client{Timeout: 10 * time.Second}}
+	return &OIDC{cfg: cfg, log: log, client: &http.Client{Timeout: 10 * time.Second}, Backoff: time.Second}
 }
 
 // Issuer is the configured issuer URL.
 func (o *OIDC) Issuer() string { return o.cfg.Issuer }
 
-// Run discovers the provider, retrying with exponential backoff (1 s to
-// 1 min) until it succeeds or ctx ends.
+// Run discovers the provider, retrying with exponential backoff (Backoff,
+// doubling, at most a minute apart) until it succeeds or ctx ends.
 func (o *OIDC) Run(ctx context.Context) {
-	backoff := time.Second
+	backoff := o.Backoff
 	for {
 		err := o.discover(ctx)
 		if err == nil {

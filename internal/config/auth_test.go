@@ -47,7 +47,9 @@ func TestIdentitySettings(t *testing.T) {
 		{"secret from a file wins", with(map[string]string{"OIDC_CLIENT_SECRET": "inline", "OIDC_CLIENT_SECRET_FILE": secretFile}), "",
 			func(c Config) bool { return c.OIDCClientSecret == "from-the-file" }},
 		{"session keys from a file", with(map[string]string{"SESSION_KEY": "-", "SESSION_KEY_FILE": keyFile}), "",
-			func(c Config) bool { return strings.HasPrefix(c.SessionKey, "kkkk") && strings.HasSuffix(c.SessionKey, "oooo") }},
+			func(c Config) bool {
+				return strings.HasPrefix(c.SessionKey, "kkkk") && strings.HasSuffix(c.SessionKey, "oooo")
+			}},
 		{"missing secret file", with(map[string]string{"OIDC_CLIENT_SECRET_FILE": filepath.Join(dir, "nope")}), "OIDC_CLIENT_SECRET_FILE", nil},
 		{"oidc without issuer", with(map[string]string{"OIDC_ISSUER": "-"}), "needs OIDC_ISSUER", nil},
 		{"oidc without client", with(map[string]string{"OIDC_CLIENT_ID": "-"}), "needs OIDC_CLIENT_ID", nil},

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,14 +9,11 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/signpost-go/signpost/internal/auth"
-	"github.com/signpost-go/signpost/internal/index"
 	"github.com/signpost-go/signpost/internal/links"
-	"github.com/signpost-go/signpost/internal/store/sqlite"
 	"github.com/signpost-go/signpost/internal/web"
 )
 
@@ -26,17 +22,8 @@ import (
 // REQUIRE_LOGIN.
 func newProxyServer(t *testing.T, requireLogin bool) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "teams.db"), sqlite.Options{MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, ix := newStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ix := index.New(log)
-	if err := ix.Load(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	svc := &links.Service{Store: st, Index: ix, Tokens: st, Enforce: true, RequireLogin: requireLogin}
 	h, err := web.New(web.Options{
 		Links: svc, Index: ix, Log: log,
