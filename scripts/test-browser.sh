@@ -53,7 +53,7 @@ log=$(mktemp)
 trap 'rm -f "$log"; signpost_oidc_stop' EXIT
 signpost_oidc_start
 set +e
-go test -count=1 -timeout 5m -run '^TestBrowser$' -v ./internal/web/ 2>&1 |
+go test -count=1 -timeout 5m -run '^TestBrowser(SignIn)?$' -v ./internal/web/ 2>&1 |
 	grep --line-buffered -v 'dbus' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -62,8 +62,10 @@ if ((rc != 0)); then
 	echo "test-browser: FAILED (go test exit $rc) after $(($(date +%s) - t0))s" >&2
 	exit "$rc"
 fi
-if grep -q -- '--- SKIP: TestBrowser' "$log" || ! grep -q -- '--- PASS: TestBrowser ' "$log"; then
-	echo "test-browser: TestBrowser did not run (skipped or missing); is SIGNPOST_TEST_CHROMIUM usable?" >&2
-	exit 1
-fi
-echo "test-browser: ok: $(grep -c -- '    --- PASS: TestBrowser/' "$log") browser scenarios passed in $(($(date +%s) - t0))s"
+for t in TestBrowser TestBrowserSignIn; do
+	if grep -q -- "--- SKIP: $t " "$log" || ! grep -q -- "--- PASS: $t " "$log"; then
+		echo "test-browser: $t did not run (skipped or missing); is SIGNPOST_TEST_CHROMIUM usable, did the test provider start?" >&2
+		exit 1
+	fi
+done
+echo "test-browser: ok: $(grep -c -- '    --- PASS: TestBrowser' "$log") browser scenarios passed in $(($(date +%s) - t0))s"

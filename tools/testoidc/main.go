@@ -99,6 +99,8 @@ func newHandler(issuer string, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	lp := &loginPage{st: st, callback: op.AuthCallbackURL(provider)}
 	mux.Handle("/login", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(lp.ServeHTTP))
+	// Browsers ask for one; a 404 would be a console error in the browser test.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("/", provider)
 	return mux, nil
 }
