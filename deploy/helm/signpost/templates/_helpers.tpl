@@ -130,4 +130,5 @@ JSON Schema cannot compare two values, so the range is in the schema and this he
 {{- if and .Values.pyroscope.enabled (not .Values.pyroscope.server) }}
 {{- fail "pyroscope.enabled=true needs pyroscope.server" }}
 {{- end }}
+{{- include "signpost.validateAuth" . }}
 {{- end }}
