@@ -59,6 +59,15 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// signInReturn is where a sign-in started from r's page comes back to:
+// the page itself, unless it is sign-in's own or the answer to a form.
+func signInReturn(r *http.Request) string {
+	if r.Method != http.MethodGet || r.URL.Path == "/-/login" || r.URL.Path == auth.CallbackPath {
+		return "/-/"
+	}
+	return r.URL.RequestURI()
+}
+
 // loginURL is the sign-in page that comes back to ret afterwards.
 func loginURL(ret string) string { return "/-/login?return=" + url.QueryEscape(ret) }
 

@@ -1,6 +1,9 @@
 package web
 
-import "testing"
+import (
+	"net/http/httptest"
+	"testing"
+)
 
 // The return URL after sign-in is a path on this server, or home: never
 // another site (an open redirect).
@@ -24,6 +27,20 @@ func TestSafeReturn(t *testing.T) {
 	} {
 		if got := safeReturn(in); got != want {
 			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSignInReturn(t *testing.T) {
+	for _, tt := range []struct{ method, target, want string }{
+		{"GET", "/-/links/docs?x=1", "/-/links/docs?x=1"},
+		{"GET", "/-/login?return=/x", "/-/"},
+		{"GET", "/-/auth/callback?code=c&state=s", "/-/"},
+		{"POST", "/-/links", "/-/"},
+	} {
+		r := httptest.NewRequest(tt.method, tt.target, nil)
+		if got := signInReturn(r); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.method, tt.target, got, tt.want)
 		}
 	}
 }

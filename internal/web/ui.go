@@ -19,7 +19,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	data["User"] = p.User
 	data["Admin"] = p.IsAdmin()
 	data["SignIn"] = s.opt.OIDC != nil
-	data["LoginURL"] = loginURL(r.URL.RequestURI())
+	data["LoginURL"] = loginURL(signInReturn(r))
 	data["Host"] = r.Host
 	data["Scheme"] = scheme(r)
 	var buf bytes.Buffer
