@@ -56,6 +56,7 @@ type oidcOptions struct {
 	issuer, clientID, keys string
 	allowedDomains         []string
 	backoff                time.Duration
+	requireLogin           bool
 }
 
 // newOIDCReplica is a Signpost (the full handler, AUTH_MODE=oidc) on st,
@@ -71,7 +72,7 @@ func newOIDCReplica(t *testing.T, st *sqlite.Store, ix *index.Index, o oidcOptio
 	if o.clientID == "" {
 		o.clientID = "signpost"
 	}
-	svc := &links.Service{Store: st, Index: ix, Tokens: st, Enforce: true}
+	svc := &links.Service{Store: st, Index: ix, Tokens: st, Enforce: true, RequireLogin: o.requireLogin}
 	oc := auth.NewOIDC(auth.OIDCConfig{Issuer: o.issuer, ClientID: o.clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile"}, AllowedDomains: o.allowedDomains}, log)
 	if o.backoff > 0 {
@@ -406,5 +407,44 @@ func startProvider(t *testing.T, bin, addr string) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("testoidc did not start within 10s")
+	}
+}
+
+// REQUIRE_LOGIN: a browser that is not signed in is sent through sign-in,
+// even for a go link, and lands where it was going.
+func TestOIDCRequireLogin(t *testing.T) {
+	issuer := oidcIssuer(t)
+	st, ix := newStore(t)
+	target := newTargetServer(t)
+	if err := st.Import(context.Background(), []links.Link{{Name: "docs", Key: "docs", URL: target.URL + "/handbook"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	a := newOIDCReplica(t, st, ix, oidcOptions{issuer: issuer, keys: testKey, requireLogin: true})
+	waitReady(t, a.oidc, 10*time.Second)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(a.URL + "/docs/intro?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/-/login?return="+url.QueryEscape("/docs/intro?x=1") {
+		t.Fatalf("anonymous go link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c := browserClient(t)
+	p := signIn(t, c, a.URL, "cy@example.com", "/docs/intro?x=1")
+	if p.status != 200 || p.url.String() != target.URL+"/handbook/intro?x=1" {
+		t.Fatalf("after sign-in: %d %s", p.status, p.url)
+	}
+	// The API answers 401 in JSON rather than a redirect.
+	resp, err = noFollow.Get(a.URL + "/api/v1/links")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("anonymous API: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
