@@ -317,3 +317,19 @@ func TestImportRules(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateOwner(t *testing.T) {
+	for owner, ok := range map[string]bool{
+		"": true, "ana@example.com": true, "group:sre": true, "group:web team": true, "group:6f1c2b7e-0000-4a4a-9999-1234567890ab": true,
+		"group:": false, "group: sre": false, "ana\n@x": false, "a\x00": false, "\xff": false, strings.Repeat("a", links.MaxOwnerLen+1): false,
+	} {
+		if err := links.ValidateOwner(owner); (err == nil) != ok {
+			t.Errorf("ValidateOwner(%q) = %v, want ok %v", owner, err, ok)
+		}
+	}
+	svc, _ := newService(t)
+	_, err := svc.Create(context.Background(), admin, links.Input{Name: ptr("x"), URL: ptr("https://x.example"), Owner: ptr("group:")})
+	if links.ErrorCode(err) != links.Invalid {
+		t.Fatalf("create with owner group: = %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package links
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Scope is what an API token may do.
@@ -79,4 +81,20 @@ func (p Principal) Owners() []string {
 		out = append(out, GroupPrefix+g)
 	}
 	return out
+}
+
+// MaxOwnerLen is the longest owner accepted, in bytes.
+const MaxOwnerLen = 320
+
+// ValidateOwner checks an owner: "" (nobody), a person, or "group:NAME".
+func ValidateOwner(owner string) error {
+	switch {
+	case len(owner) > MaxOwnerLen:
+		return Errorf(Invalid, "owner is %d bytes long; the limit is %d", len(owner), MaxOwnerLen)
+	case !utf8.ValidString(owner) || strings.ContainsFunc(owner, unicode.IsControl):
+		return Errorf(Invalid, "owner %q contains control characters or invalid UTF-8", owner)
+	case owner == GroupPrefix || strings.TrimSpace(strings.TrimPrefix(owner, GroupPrefix)) != strings.TrimPrefix(owner, GroupPrefix):
+		return Errorf(Invalid, "owner %q: a group owner is group:NAME, with no space around the name", owner)
+	}
+	return nil
 }

@@ -69,6 +69,9 @@ func Validate(l Link) (*Target, error) {
 	if len(l.Description) > MaxDescriptionLen {
 		return nil, Errorf(Invalid, "description is %d bytes long; the limit is %d", len(l.Description), MaxDescriptionLen)
 	}
+	if err := ValidateOwner(l.Owner); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
