@@ -10,7 +10,7 @@ IMAGE ?= signpost:$(VERSION)
 DOCKER_BUILD_FLAGS ?=
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
 
-.PHONY: help run build test test-short test-postgres test-fleet test-browser test-docker test-k8s test-release bench dist dist-upx image
+.PHONY: help run build test test-short test-postgres test-oidc test-fleet test-browser test-docker test-k8s test-release bench dist dist-upx image
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -30,10 +30,13 @@ test-short: ## go test ./... (fast; PostgreSQL and browser tests skip, the relea
 test-postgres: ## Go tests against a throwaway PostgreSQL
 	scripts/test-postgres.sh
 
+test-oidc: ## sign-in tests through the test OpenID provider (tools/testoidc)
+	scripts/test-oidc.sh
+
 test-fleet: ## three replicas behind a real HAProxy under load: restarts, a crash, database outages
 	scripts/test-fleet.sh
 
-test-browser: ## the headless Chromium test
+test-browser: ## the headless Chromium tests (sign-in included)
 	scripts/test-browser.sh
 
 test-docker: ## build and run the image with a real Docker engine

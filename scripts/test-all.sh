@@ -5,11 +5,13 @@
 # Chromium, wrk, a Docker engine, qemu-user-static, ...), idempotently,
 # starts a throwaway PostgreSQL on 127.0.0.1, and runs:
 #   1. gofmt and go vet
-#   2. every Go test, with PostgreSQL and Chromium available (so the
-#      conformance suite runs on both backends, the replica and outage tests
-#      and the real-browser test run) and the release binaries of all five
-#      platforms and UPX checked, then the core packages under -race; with
-#      CI=true a test that skips fails the stage (scripts/noskip)
+#   2. every Go test, with PostgreSQL, Chromium and the test OpenID provider
+#      (tools/testoidc, scripts/test-oidc.sh) available (so the conformance
+#      suite runs on both backends, the replica and outage tests, sign-in
+#      through a real provider and the real-browser tests run) and the
+#      release binaries of all five platforms and UPX checked, then the core
+#      packages under -race; with CI=true a test that skips fails the stage
+#      (scripts/noskip)
 #   3. the fleet under load through a real HAProxy: rolling restarts, a
 #      crash, PostgreSQL outages, a SQLite drain (scripts/test-fleet.sh,
 #      about 4 minutes; it installs haproxy and starts its own PostgreSQL)
@@ -105,7 +107,13 @@ bench() {
 
 stage deps deps
 . scripts/test-postgres.sh
+. scripts/test-oidc.sh
 on_exit signpost_pg_stop
+on_exit signpost_oidc_stop
+if ! signpost_oidc_start; then
+	failed=$((failed + 1))
+	failures+=("oidc-start")
+fi
 if signpost_pg_start; then
 	stage lint lint
 	stage go-test gotests

@@ -13,7 +13,10 @@
 # violations on any page (and a probe proving such a violation is caught);
 # no page wider than a 390px phone; create and delete with JavaScript off;
 # the /-/go search shortcut never sending the browser to another host, for a
-# table of open-redirect tricks (dot segments, backslashes, tabs, encodings).
+# table of open-redirect tricks (dot segments, backslashes, tabs, encodings);
+# and, through the test OpenID provider (scripts/test-oidc.sh): signing in on
+# the provider's login page, creating a group's link, signing out and seeing
+# edit refused, a second member of the group editing it, an admin editing it.
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -22,6 +25,7 @@
 # Exits non-zero when the test fails or was skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # apt_install, on_exit
 export DEBIAN_FRONTEND=noninteractive
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 t0=$(date +%s)
@@ -32,24 +36,19 @@ if [[ ! -x $SIGNPOST_TEST_CHROMIUM ]]; then
 		echo "test-browser: SIGNPOST_TEST_CHROMIUM=$SIGNPOST_TEST_CHROMIUM is not an executable" >&2
 		exit 1
 	fi
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "test-browser: chromium is missing and this is not root; run: sudo apt-get install chromium" >&2
-		exit 1
-	fi
-	if [[ -z ${SIGNPOST_APT_UPDATED:-} ]]; then
-		apt-get update -qq
-		export SIGNPOST_APT_UPDATED=1
-	fi
-	echo "test-browser: installing chromium"
-	apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+	apt_install chromium fonts-dejavu-core
 fi
 # Debian's wrapper script prints a harmless shell warning; the version line is last.
 echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
 
+# The sign-in scenarios go through the test OpenID provider.
+. scripts/test-oidc.sh
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+on_exit 'rm -f "$log"'
+on_exit signpost_oidc_stop
+signpost_oidc_start
 set +e
-go test -count=1 -timeout 5m -run '^TestBrowser$' -v ./internal/web/ 2>&1 |
+go test -count=1 -timeout 5m -run '^TestBrowser(SignIn)?$' -v ./internal/web/ 2>&1 |
 	grep --line-buffered -v 'dbus' | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -58,8 +57,10 @@ if ((rc != 0)); then
 	echo "test-browser: FAILED (go test exit $rc) after $(($(date +%s) - t0))s" >&2
 	exit "$rc"
 fi
-if grep -q -- '--- SKIP: TestBrowser' "$log" || ! grep -q -- '--- PASS: TestBrowser ' "$log"; then
-	echo "test-browser: TestBrowser did not run (skipped or missing); is SIGNPOST_TEST_CHROMIUM usable?" >&2
-	exit 1
-fi
-echo "test-browser: ok: $(grep -c -- '    --- PASS: TestBrowser/' "$log") browser scenarios passed in $(($(date +%s) - t0))s"
+for t in TestBrowser TestBrowserSignIn; do
+	if grep -q -- "--- SKIP: $t " "$log" || ! grep -q -- "--- PASS: $t " "$log"; then
+		echo "test-browser: $t did not run (skipped or missing); is SIGNPOST_TEST_CHROMIUM usable, did the test provider start?" >&2
+		exit 1
+	fi
+done
+echo "test-browser: ok: $(grep -c -- '    --- PASS: TestBrowser' "$log") browser scenarios passed in $(($(date +%s) - t0))s"

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/signpost-go/signpost/internal/auth"
 	"github.com/signpost-go/signpost/internal/config"
 	"github.com/signpost-go/signpost/internal/index"
 	"github.com/signpost-go/signpost/internal/links"
@@ -36,9 +35,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(stderr, c)
 	ops.SetMemoryLimit(log, getenv) // before the start-up line, which states it
 	ops.LogStartup(log, c, getenv)
-	if c.AuthMode == "none" {
-		log.Warn("AUTH_MODE=none: everyone is anonymous and may edit or delete any link; put an authenticating proxy in front and set AUTH_MODE=proxy")
-	}
 
 	// The first signal cancels ctx: start-up stops, or serving drains.
 	// stop then restores the default handling, so a second signal ends the
@@ -110,12 +106,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.MetricsAddr == "" {
 		publicMetrics = metrics.Handler()
 	}
-	svc := &links.Service{Store: st, Index: ix, Enforce: c.AuthMode == "proxy", Log: log,
+	svc := &links.Service{Store: st, Index: ix, Tokens: st, Log: log,
 		WriteTimeout: min(links.DefaultWriteTimeout, c.WriteTimeout/6)} // an import gets 4x: still under HTTP_WRITE_TIMEOUT
+	resolver, oidc, err := newIdentity(c, svc, log) // sets svc.Enforce and svc.RequireLogin
+	if err != nil {
+		return err
+	}
 	h, err := web.New(web.Options{
 		Links:  svc,
 		Index:  ix,
-		Auth:   &auth.Resolver{Proxy: c.AuthMode == "proxy", Header: c.AuthProxyHeader, Trusted: c.TrustedProxies},
+		Auth:   resolver,
+		OIDC:   oidc,
 		Log:    log,
 		Health: probes.Health(),
 		Ready:  probes.Ready(),
@@ -139,6 +140,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { flusher.Run(bg, c.ClickFlushInterval) })
 	wg.Go(func() { syncer.Run(bg, c.ResyncInterval) })
 	wg.Go(func() { probes.WatchDB(bg, 5*time.Second) })
+	if oidc != nil {
+		wg.Go(func() { oidc.Run(bg) })
+	}
 	if following {
 		follower := &index.Follower{Feed: feed, Store: st, Index: ix, Syncer: syncer, Log: log}
 		wg.Go(func() { follower.Run(bg) })

@@ -259,6 +259,14 @@ func localEnv(c corev1.Container) map[string]string {
 			env[e.Name] = e.Value
 		}
 	}
+	// The OIDC Secret's values, and an issuer on loopback where nothing
+	// listens: discovery fails and is retried, which must not keep the pod
+	// from being ready.
+	if env["AUTH_MODE"] == "oidc" {
+		env["OIDC_ISSUER"] = "http://127.0.0.1:1"
+		env["OIDC_CLIENT_SECRET"] = "stand-in-client-secret"
+		env["SESSION_KEY"] = "stand-in-session-key-0123456789abcdef"
+	}
 	env["HTTP_ADDR"] = "127.0.0.1:0" // replaced by a free port at start
 	env["DATABASE_URL"] = "sqlite:"  // replaced by a temporary file at start
 	if _, ok := env["DEBUG_ADDR"]; ok {

@@ -1,54 +1,175 @@
-// Package auth tells who is making a request. In proxy mode the identity
-// comes from a header that an authenticating proxy sets, and is believed
-// only when the TCP peer is one of the trusted proxies: the same header from
-// anyone else is ignored.
+// Package auth tells who is making a request: it resolves each request to
+// one links.Principal, which links.Service then asks every permission of.
+//
+// Credentials, in order: an API token (Authorization: Bearer, any mode);
+// in AUTH_MODE=proxy the identity (and groups) headers that an
+// authenticating proxy sets, believed only when the TCP peer is one of the
+// trusted proxies; in AUTH_MODE=oidc the session cookie that sign-in set.
 package auth
 
 import (
-	"fmt"
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
+
+	"github.com/signpost-go/signpost/internal/links"
 )
 
-// Resolver extracts identities from requests.
-type Resolver struct {
-	// Proxy enables AUTH_MODE=proxy; off, everyone is anonymous.
-	Proxy   bool
-	Header  string
-	Trusted []netip.Prefix
+// Modes of AUTH_MODE.
+const (
+	ModeNone  = "none"
+	ModeProxy = "proxy"
+	ModeOIDC  = "oidc"
+)
+
+// TokenAuthenticator turns an API token's secret into its principal
+// (links.Service does).
+type TokenAuthenticator interface {
+	Authenticate(ctx context.Context, secret string) (links.Principal, error)
 }
 
-// User returns the identity of r's sender, or "" when anonymous (or when
-// the header is ambiguous: see Check).
-func (a *Resolver) User(r *http.Request) string {
-	if !a.Proxy {
-		return ""
+// Resolver extracts principals from requests.
+type Resolver struct {
+	// Mode is AUTH_MODE: none (everyone anonymous), proxy or oidc.
+	Mode string
+	// Header and GroupsHeader carry the user and a comma-separated group
+	// list in proxy mode (GroupsHeader "" means no groups).
+	Header       string
+	GroupsHeader string
+	Trusted      []netip.Prefix
+	// Admins (e-mail addresses) and AdminGroups make a principal an admin.
+	Admins      []string
+	AdminGroups []string
+	// Tokens checks bearer tokens; nil refuses them all.
+	Tokens TokenAuthenticator
+	// Sessions opens the session cookie in oidc mode.
+	Sessions *Sessions
+}
+
+// Resolve returns the principal of r's sender: anonymous when r carries no
+// credentials. A bad, expired or revoked token is an Unauthorized error,
+// never anonymous. A session cookie that cannot be opened (tampered with,
+// expired, made with a retired key) is ignored: the browser is simply not
+// signed in.
+func (a *Resolver) Resolve(r *http.Request) (links.Principal, error) {
+	p, err := a.resolve(r)
+	if err != nil {
+		return links.Principal{}, err
+	}
+	p.Admin = a.isAdmin(p)
+	return p, nil
+}
+
+func (a *Resolver) resolve(r *http.Request) (links.Principal, error) {
+	if h := r.Header.Values("Authorization"); len(h) > 0 {
+		return a.bearer(r, h)
+	}
+	switch a.Mode {
+	case ModeProxy:
+		return a.proxy(r)
+	case ModeOIDC:
+		if a.Sessions == nil {
+			return links.Principal{}, nil
+		}
+		s, ok := a.Sessions.Session(r)
+		if !ok {
+			return links.Principal{}, nil
+		}
+		return links.Principal{User: s.User, Groups: s.Groups}, nil
+	}
+	return links.Principal{}, nil
+}
+
+func (a *Resolver) bearer(r *http.Request, h []string) (links.Principal, error) {
+	if len(h) > 1 {
+		return links.Principal{}, links.Errorf(links.Unauthorized, "the request has %d Authorization headers; send one", len(h))
+	}
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(h[0]), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return links.Principal{}, links.Errorf(links.Unauthorized, "Authorization must be \"Bearer <API token>\"")
+	}
+	if a.Tokens == nil {
+		return links.Principal{}, links.Errorf(links.Unauthorized, "this server accepts no API tokens")
+	}
+	return a.Tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+}
+
+// proxy reads the identity headers, from trusted peers only: the same
+// headers from anyone else are ignored.
+//
+// A trusted proxy that appends its header rather than replacing the one
+// the client sent leaves two: which one is the proxy's cannot be told, so
+// neither is believed and the request is refused (401), for the identity
+// header and the groups header alike.
+func (a *Resolver) proxy(r *http.Request) (links.Principal, error) {
+	if !a.trusted(r.RemoteAddr) {
+		return links.Principal{}, nil
 	}
 	vs := r.Header.Values(a.Header)
-	if len(vs) != 1 {
-		return ""
+	if len(vs) > 1 {
+		return links.Principal{}, links.Errorf(links.Unauthorized, "the %s header came more than once (%d times); the authenticating proxy must set it exactly once, replacing any the client sent", http.CanonicalHeaderKey(a.Header), len(vs))
 	}
-	v := strings.TrimSpace(vs[0])
-	if v == "" || !a.trusted(r.RemoteAddr) {
-		return ""
+	var v string
+	if len(vs) == 1 {
+		v = strings.TrimSpace(vs[0])
 	}
-	return v
+	if v == "" {
+		return links.Principal{}, nil
+	}
+	p := links.Principal{User: v}
+	if a.GroupsHeader == "" {
+		return p, nil
+	}
+	gs := r.Header.Values(a.GroupsHeader)
+	if len(gs) > 1 {
+		// Two values may be the client's and the proxy's: trust neither.
+		return links.Principal{}, links.Errorf(links.Unauthorized, "the request has %d %s headers; a trusted proxy sends one", len(gs), a.GroupsHeader)
+	}
+	if len(gs) == 1 {
+		p.Groups = SplitGroups(gs[0])
+	}
+	return p, nil
 }
 
-// Check refuses a request from a trusted proxy that carries the identity
-// header more than once. A proxy that appends its header instead of
-// replacing the client's would pass on the client's first; since which one
-// is the proxy's cannot be told, neither is believed.
-func (a *Resolver) Check(r *http.Request) error {
-	if !a.Proxy {
-		return nil
+// MaxGroups bounds the groups one principal carries (a session cookie
+// must stay under browsers' 4 KB).
+const MaxGroups = 100
+
+// SplitGroups parses a comma-separated group list: trimmed, de-duplicated,
+// empty entries and a "group:" prefix dropped.
+func SplitGroups(v string) []string {
+	var out []string
+	for _, g := range strings.Split(v, ",") {
+		g = strings.TrimPrefix(strings.TrimSpace(g), links.GroupPrefix)
+		if g != "" && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
 	}
-	if n := len(r.Header.Values(a.Header)); n > 1 && a.trusted(r.RemoteAddr) {
-		return fmt.Errorf("the %s header came more than once (%d times); the authenticating proxy must set it exactly once, replacing any the client sent", http.CanonicalHeaderKey(a.Header), n)
+	return out
+}
+
+func (a *Resolver) isAdmin(p links.Principal) bool {
+	if p.User == "" {
+		return false
 	}
-	return nil
+	if slices.ContainsFunc(a.Admins, func(s string) bool { return strings.EqualFold(s, p.User) }) {
+		return true
+	}
+	for _, g := range a.AdminGroups {
+		if p.InGroup(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Secure reports whether the browser reached us over TLS: directly, or
+// through a trusted proxy that says X-Forwarded-Proto: https.
+func (a *Resolver) Secure(r *http.Request) bool {
+	return r.TLS != nil || (r.Header.Get("X-Forwarded-Proto") == "https" && a.trusted(r.RemoteAddr))
 }
 
 func (a *Resolver) trusted(remote string) bool {
@@ -67,4 +188,23 @@ func (a *Resolver) trusted(remote string) bool {
 		}
 	}
 	return false
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p links.Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// PrincipalFrom returns the principal ctx carries (anonymous if none).
+func PrincipalFrom(ctx context.Context) links.Principal {
+	p, _ := FromContext(ctx)
+	return p
+}
+
+// FromContext returns the principal ctx carries, and whether it carries one.
+func FromContext(ctx context.Context) (links.Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(links.Principal)
+	return p, ok
 }

@@ -1,10 +1,16 @@
 package auth
 
 import (
+	"context"
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signpost-go/signpost/internal/links"
+	"github.com/signpost-go/signpost/internal/store/sqlite"
 )
 
 func TestUser(t *testing.T) {
@@ -17,13 +23,13 @@ func TestUser(t *testing.T) {
 		want   string
 	}{
 		{"none mode ignores header", Resolver{Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1234", "a@x", ""},
-		{"trusted loopback", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1234", "a@x", "a@x"},
-		{"trusted v6", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "[::1]:1234", "a@x", "a@x"},
-		{"v4-mapped v6", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "[::ffff:10.1.2.3]:1", "a@x", "a@x"},
-		{"trusted range", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "10.9.9.9:1", " a@x ", "a@x"},
-		{"spoofed from elsewhere", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "192.0.2.7:1", "a@x", ""},
-		{"no header", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", "", ""},
-		{"garbage peer", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "nonsense", "a@x", ""},
+		{"trusted loopback", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1234", "a@x", "a@x"},
+		{"trusted v6", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "[::1]:1234", "a@x", "a@x"},
+		{"v4-mapped v6", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "[::ffff:10.1.2.3]:1", "a@x", "a@x"},
+		{"trusted range", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "10.9.9.9:1", " a@x ", "a@x"},
+		{"spoofed from elsewhere", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "192.0.2.7:1", "a@x", ""},
+		{"no header", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", "", ""},
+		{"garbage peer", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "nonsense", "a@x", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +38,11 @@ func TestUser(t *testing.T) {
 			if tt.header != "" {
 				r.Header.Set("X-Forwarded-Email", tt.header)
 			}
-			if got := tt.res.User(r); got != tt.want {
+			p, err := tt.res.Resolve(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.User; got != tt.want {
 				t.Fatalf("User = %q, want %q", got, tt.want)
 			}
 		})
@@ -40,7 +50,7 @@ func TestUser(t *testing.T) {
 }
 
 // A trusted proxy that appends its header rather than replacing the one the
-// client sent leaves two: neither is believed, and Check says why.
+// client sent leaves two: neither is believed, and Resolve refuses the request (401) saying why.
 func TestDuplicateIdentityHeader(t *testing.T) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	tests := []struct {
@@ -51,12 +61,12 @@ func TestDuplicateIdentityHeader(t *testing.T) {
 		user    string
 		refused bool
 	}{
-		{"once", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x"}, "a@x", false},
-		{"twice", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"victim@x", "mallory@x"}, "", true},
-		{"twice, same value", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x", "a@x"}, "", true},
-		{"twice, one empty", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"", "a@x"}, "", true},
-		{"header name in another case", Resolver{Proxy: true, Header: "x-forwarded-email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x", "b@x"}, "", true},
-		{"twice from an untrusted peer: ignored as ever", Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: trusted}, "192.0.2.7:1", []string{"a@x", "b@x"}, "", false},
+		{"once", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x"}, "a@x", false},
+		{"twice", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"victim@x", "mallory@x"}, "", true},
+		{"twice, same value", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x", "a@x"}, "", true},
+		{"twice, one empty", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"", "a@x"}, "", true},
+		{"header name in another case", Resolver{Mode: ModeProxy, Header: "x-forwarded-email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x", "b@x"}, "", true},
+		{"twice from an untrusted peer: ignored as ever", Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", Trusted: trusted}, "192.0.2.7:1", []string{"a@x", "b@x"}, "", false},
 		{"none mode", Resolver{Header: "X-Forwarded-Email", Trusted: trusted}, "127.0.0.1:1", []string{"a@x", "b@x"}, "", false},
 	}
 	for _, tt := range tests {
@@ -66,16 +76,122 @@ func TestDuplicateIdentityHeader(t *testing.T) {
 			for _, v := range tt.values {
 				r.Header.Add("X-Forwarded-Email", v)
 			}
-			if got := tt.res.User(r); got != tt.user {
-				t.Errorf("User = %q, want %q", got, tt.user)
-			}
-			err := tt.res.Check(r)
+			p, err := tt.res.Resolve(r)
 			if (err != nil) != tt.refused {
-				t.Fatalf("Check = %v, want refused %v", err, tt.refused)
+				t.Fatalf("Resolve = %+v, %v; want refused %v", p, err, tt.refused)
 			}
-			if err != nil && !strings.Contains(err.Error(), "more than once") {
-				t.Errorf("Check = %q, want it to say the header came more than once", err)
+			if err != nil {
+				if links.ErrorCode(err) != links.Unauthorized || !strings.Contains(err.Error(), "more than once") {
+					t.Errorf("Resolve = %q (%s), want an Unauthorized error saying the header came more than once", err, links.ErrorCode(err))
+				}
+				return
+			}
+			if p.User != tt.user {
+				t.Errorf("User = %q, want %q", p.User, tt.user)
 			}
 		})
+	}
+}
+
+func TestProxyGroupsAndAdmins(t *testing.T) {
+	res := Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", GroupsHeader: "X-Forwarded-Groups",
+		Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Admins: []string{"Root@X"}, AdminGroups: []string{"platform"}}
+	tests := []struct {
+		name    string
+		remote  string
+		user    string
+		groups  []string // header values
+		want    string   // user, groups, admin
+		wantErr bool
+	}{
+		{"groups from a trusted proxy", "127.0.0.1:1", "ana@x", []string{"sre, web ,,group:db, sre"}, "ana@x [sre web db] false", false},
+		{"no groups header", "127.0.0.1:1", "ana@x", nil, "ana@x [] false", false},
+		{"groups without a user mean nothing", "127.0.0.1:1", "", []string{"platform"}, " [] false", false},
+		{"untrusted peer: headers ignored", "192.0.2.1:1", "ana@x", []string{"platform"}, " [] false", false},
+		{"admin by address, any case", "127.0.0.1:1", "root@x", nil, "root@x [] true", false},
+		{"admin by group", "127.0.0.1:1", "ana@x", []string{"platform"}, "ana@x [platform] true", false},
+		{"two groups headers: refused", "127.0.0.1:1", "ana@x", []string{"sre", "platform"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			if tt.user != "" {
+				r.Header.Set("X-Forwarded-Email", tt.user)
+			}
+			for _, g := range tt.groups {
+				r.Header.Add("X-Forwarded-Groups", g)
+			}
+			p, err := res.Resolve(r)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Resolve error = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if links.ErrorCode(err) != links.Unauthorized {
+					t.Fatalf("error code %q", links.ErrorCode(err))
+				}
+				return
+			}
+			got := fmt.Sprintf("%s %v %v", p.User, p.Groups, p.Admin)
+			if p.Groups == nil {
+				got = fmt.Sprintf("%s [] %v", p.User, p.Admin)
+			}
+			if got != tt.want {
+				t.Fatalf("principal = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBearerTokens(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := &links.Service{Store: st, Tokens: st, Enforce: true}
+	tok, err := svc.CreateToken(ctx, links.Principal{User: "root@x", Groups: []string{"ops"}, Admin: true},
+		links.TokenInput{Name: "bot", Scopes: []links.Scope{links.ScopeRead, links.ScopeAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{ModeNone, ModeProxy, ModeOIDC} {
+		res := Resolver{Mode: mode, Header: "X-Forwarded-Email", Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+			Tokens: svc, Admins: []string{"root@x"}}
+		for _, tt := range []struct {
+			name string
+			auth []string
+			ok   bool
+		}{
+			{"valid", []string{"Bearer " + tok.Secret}, true},
+			{"scheme in any case", []string{"bearer " + tok.Secret}, true},
+			{"wrong secret", []string{"Bearer " + tok.Secret[:len(tok.Secret)-1] + "A"}, false},
+			{"not bearer", []string{"Basic dXNlcjpwYXNz"}, false},
+			{"empty", []string{"Bearer "}, false},
+			{"two headers", []string{"Bearer " + tok.Secret, "Bearer " + tok.Secret}, false},
+		} {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.RemoteAddr = "127.0.0.1:1"
+				r.Header.Set("X-Forwarded-Email", "someone-else@x") // a token wins over the proxy header
+				for _, a := range tt.auth {
+					r.Header.Add("Authorization", a)
+				}
+				p, err := res.Resolve(r)
+				if !tt.ok {
+					if links.ErrorCode(err) != links.Unauthorized {
+						t.Fatalf("Resolve = %+v, %v; want unauthorized, never anonymous", p, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.User != "root@x" || p.TokenID != tok.ID || !p.IsAdmin() || !p.InGroup("ops") {
+					t.Fatalf("principal %+v", p)
+				}
+			})
+		}
 	}
 }

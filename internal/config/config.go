@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,14 +20,15 @@ import (
 
 // Config is every setting of every subcommand.
 type Config struct {
-	HTTPAddr           string
-	PublicURL          string
-	DatabaseURL        string
-	LogLevel           slog.Level
-	LogFormat          string
-	AuthMode           string
-	AuthProxyHeader    string
-	TrustedProxies     []netip.Prefix
+	HTTPAddr        string
+	PublicURL       string
+	DatabaseURL     string
+	LogLevel        slog.Level
+	LogFormat       string
+	AuthMode        string
+	AuthProxyHeader string
+	TrustedProxies  []netip.Prefix
+	Identity
 	ClickFlushInterval time.Duration
 	ResyncInterval     time.Duration
 	HistoryRetention   time.Duration // 0: keep every change
@@ -55,17 +57,33 @@ type Setting struct {
 	Env     string
 	Default string
 	Usage   string
-	Secret  bool // masked when printed
+	Secret  Secrecy // how it is masked when printed
 	set     func(c *Config, v string) error
 	get     func(c *Config) string
 }
+
+// Secrecy says how a setting's value is masked wherever it is printed (the
+// start-up log line, an error about a bad value).
+type Secrecy int
+
+const (
+	// Public values are printed as they are.
+	Public Secrecy = iota
+	// SecretURL is a URL that may carry a password (in its user info or a
+	// query parameter): printed with the password masked. A value that is
+	// not such a URL is printed as xxxxx.
+	SecretURL
+	// SecretValue (a key, a client secret) is printed as xxxxx when set,
+	// whatever it looks like.
+	SecretValue
+)
 
 // Flag is the setting's command-line flag name: HTTP_ADDR → http-addr.
 func (s Setting) Flag() string { return strings.ReplaceAll(strings.ToLower(s.Env), "_", "-") }
 
 // Settings lists every setting in the order --help shows them.
 func Settings() []Setting {
-	return []Setting{
+	all := []Setting{
 		{Env: "HTTP_ADDR", Default: ":8080", Usage: "address the public HTTP server listens on (redirects, UI, API, probes, metrics)",
 			set: func(c *Config, v string) error {
 				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
@@ -91,7 +109,7 @@ func Settings() []Setting {
 				return nil
 			},
 			get: func(c *Config) string { return c.PublicURL }},
-		{Env: "DATABASE_URL", Default: "sqlite:signpost.db", Secret: true,
+		{Env: "DATABASE_URL", Default: "sqlite:signpost.db", Secret: SecretURL,
 			Usage: "sqlite:PATH for one SQLite file, or postgres://user:pass@host/db for PostgreSQL (needed for several replicas)",
 			set: func(c *Config, v string) error {
 				if !strings.HasPrefix(v, "sqlite:") && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
@@ -114,7 +132,7 @@ func Settings() []Setting {
 			},
 			get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
 		oneOf("LOG_FORMAT", "json", "json or text", []string{"json", "text"}, func(c *Config) *string { return &c.LogFormat }),
-		oneOf("AUTH_MODE", "none", "none (everyone anonymous, may edit anything) or proxy (identity from AUTH_PROXY_HEADER)", []string{"none", "proxy"}, func(c *Config) *string { return &c.AuthMode }),
+		oneOf("AUTH_MODE", "none", "none (everyone anonymous, may edit anything), proxy (identity from AUTH_PROXY_HEADER) or oidc (built-in sign-in with OpenID Connect: OIDC_*)", []string{"none", "proxy", "oidc"}, func(c *Config) *string { return &c.AuthMode }),
 		{Env: "AUTH_PROXY_HEADER", Default: "X-Forwarded-Email", Usage: "request header carrying the user's identity, set by an authenticating proxy",
 			set: func(c *Config, v string) error {
 				if v == "" || strings.ContainsAny(v, " :\t") {
@@ -168,7 +186,7 @@ func Settings() []Setting {
 			}},
 		addr("METRICS_ADDR", "", "serve /metrics on this address instead of HTTP_ADDR (empty or off: on HTTP_ADDR)", func(c *Config) *string { return &c.MetricsAddr }),
 		addr("DEBUG_ADDR", "127.0.0.1:6060", "address of the private pprof server (off: none); never expose it publicly", func(c *Config) *string { return &c.DebugAddr }),
-		{Env: "PYROSCOPE_SERVER", Default: "", Secret: true, Usage: "Pyroscope server URL for continuous profiling (empty: off)",
+		{Env: "PYROSCOPE_SERVER", Default: "", Secret: SecretURL, Usage: "Pyroscope server URL for continuous profiling (empty: off)",
 			set: func(c *Config, v string) error {
 				if v != "" {
 					u, err := url.Parse(v)
@@ -192,6 +210,9 @@ func Settings() []Setting {
 		durZero("SHUTDOWN_DELAY", "5s", "after SIGTERM, keep serving this long with /readyz at 503 so load balancers stop sending (0 when a preStop hook waits)", func(c *Config) *time.Duration { return &c.ShutdownDelay }),
 		dur("SHUTDOWN_TIMEOUT", "25s", "then wait at most this long for requests in flight", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	}
+	// The identity settings follow TRUSTED_PROXIES.
+	i := slices.IndexFunc(all, func(s Setting) bool { return s.Env == "TRUSTED_PROXIES" }) + 1
+	return slices.Insert(all, i, authSettings()...)
 }
 
 // Runtime lists the Go runtime's own variables, shown in --help; the runtime
@@ -359,6 +380,11 @@ func Parse(cmd, synopsis string, args []string, getenv func(string) string, use 
 		}
 		return c, nil, &UsageError{Msg: fmt.Sprintf("%s: %s (see signpost %s --help)", cmd, msg, cmd), Usage: help.String()}
 	}
+	if use == nil {
+		if err := c.checkIdentity(); err != nil {
+			return c, nil, &UsageError{Msg: err.Error()}
+		}
+	}
 	return c, fs.Args(), nil
 }
 
@@ -428,8 +454,11 @@ func (c Config) Values() []any {
 }
 
 func mask(s Setting, v string) string {
-	if !s.Secret || v == "" {
+	switch {
+	case s.Secret == Public || v == "":
 		return v
+	case s.Secret == SecretValue:
+		return "xxxxx"
 	}
 	if strings.HasPrefix(v, "sqlite:") {
 		return v

@@ -119,9 +119,13 @@ type ListOptions struct {
 	Query string
 	// Tags: only links that carry every one of them.
 	Tags []string
-	// Owner: only links this owner owns (exactly).
+	// Owner: only links this owner owns (exactly, in any case): the
+	// directory's owner filter.
 	Owner string
-	Sort  Sort
+	// Owners, when set, selects links owned by any of them (search terms
+	// owner:NAME and owner:me).
+	Owners []string
+	Sort   Sort
 	// Limit is the maximum number of links; 0 means all.
 	Limit int
 	// After, when set, starts the list right after the link it names in

@@ -3,6 +3,7 @@ package links
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -33,10 +34,16 @@ type Publisher interface {
 type Service struct {
 	Store Store
 	Index Publisher
-	// Enforce ownership (AUTH_MODE=proxy): writes need a user, and only a
-	// link's owner may change it. Off, everyone may edit anything.
+	// Tokens keeps API tokens; nil when the backend has none (then no
+	// token is ever valid).
+	Tokens TokenStore
+	// Enforce ownership (AUTH_MODE=proxy or oidc): writes need a user, and
+	// only a link's owners (see MayEdit) may change it. Off, everyone may
+	// edit anything.
 	Enforce bool
-	Now     func() time.Time
+	// RequireLogin (REQUIRE_LOGIN=true): reads need a user or a token too.
+	RequireLogin bool
+	Now          func() time.Time
 	// WriteTimeout bounds each write (an import gets four times as long),
 	// so that a busy database answers 503 well before the HTTP server's
 	// write timeout cuts the connection; 0 means DefaultWriteTimeout.
@@ -112,13 +119,6 @@ func (s *Service) committed(ctx, wctx context.Context, err error, key string, do
 	return got, done(got, gerr)
 }
 
-func (s *Service) needUser(user string) error {
-	if s.Enforce && user == "" {
-		return Errorf(Unauthorized, "sign in to change links: no identity was passed by a trusted proxy")
-	}
-	return nil
-}
-
 // Validate checks l's name, target, description and owner. It returns the
 // parsed target.
 func Validate(l Link) (*Target, error) {
@@ -129,18 +129,25 @@ func Validate(l Link) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"description", l.Description, MaxDescriptionLen}, {"owner", l.Owner, MaxOwnerLen}} {
-		if len(f.v) > f.max {
-			return nil, Errorf(Invalid, "%s is %d bytes long; the limit is %d", f.name, len(f.v), f.max)
-		}
-		if r, ok := spoofingRune(f.v); ok {
-			return nil, Errorf(Invalid, "%s contains the control character %U; remove it", f.name, r)
-		}
+	if err := validateText("description", l.Description, MaxDescriptionLen); err != nil {
+		return nil, err
+	}
+	if err := ValidateOwner(l.Owner); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// validateText bounds a free-text field and refuses what would show as
+// something else.
+func validateText(name, v string, max int) error {
+	if len(v) > max {
+		return Errorf(Invalid, "%s is %d bytes long; the limit is %d", name, len(v), max)
+	}
+	if r, ok := spoofingRune(v); ok {
+		return Errorf(Invalid, "%s contains the control character %U; remove it", name, r)
+	}
+	return nil
 }
 
 // spoofingRune returns the first rune of s that shows as something else
@@ -162,8 +169,11 @@ func spoofingRune(s string) (rune, bool) {
 	return 0, false
 }
 
-// Get returns the link called name (in any spelling).
-func (s *Service) Get(ctx context.Context, name string) (Link, error) {
+// Get returns the link called name (in any spelling), when p may read.
+func (s *Service) Get(ctx context.Context, p Principal, name string) (Link, error) {
+	if err := s.MayRead(p); err != nil {
+		return Link{}, err
+	}
 	l, err := s.Store.Get(ctx, Normalize(name))
 	if err != nil {
 		return Link{}, err
@@ -171,8 +181,14 @@ func (s *Service) Get(ctx context.Context, name string) (Link, error) {
 	return s.Index.WithPending(l), nil
 }
 
-// List returns the links opt selects.
-func (s *Service) List(ctx context.Context, opt ListOptions) ([]Link, error) {
+// List returns the links opt selects, when p may read. Terms
+// "owner:NAME" in opt.Query select by owner (owner:me: p's user and
+// groups) and are taken out of the text searched.
+func (s *Service) List(ctx context.Context, p Principal, opt ListOptions) ([]Link, error) {
+	opt, err := s.listOptions(p, opt)
+	if err != nil {
+		return nil, err
+	}
 	ls, err := s.Store.List(ctx, opt)
 	if err != nil {
 		return nil, err
@@ -184,19 +200,48 @@ func (s *Service) List(ctx context.Context, opt ListOptions) ([]Link, error) {
 }
 
 // Count is the number of links List would return without Limit and After.
-func (s *Service) Count(ctx context.Context, opt ListOptions) (int, error) {
+func (s *Service) Count(ctx context.Context, p Principal, opt ListOptions) (int, error) {
+	opt, err := s.listOptions(p, opt)
+	if err != nil {
+		return 0, err
+	}
 	return s.Store.Count(ctx, opt)
 }
 
-// Each calls fn for every link, in key order, streaming.
-func (s *Service) Each(ctx context.Context, fn func(Link) error) error {
+// listOptions checks that p may read and resolves the owner filters, for
+// List and Count alike: owner:NAME terms left in opt.Query (see
+// ParseOwnerQuery), and opt.Owner "me" (what ParseSearch makes of
+// owner:me), which stands for p's user and groups.
+func (s *Service) listOptions(p Principal, opt ListOptions) (ListOptions, error) {
+	if err := s.MayRead(p); err != nil {
+		return opt, err
+	}
+	q, owners, err := ParseOwnerQuery(opt.Query, p)
+	if err != nil {
+		return opt, err
+	}
+	if opt.Owner == "me" {
+		if p.Anonymous() {
+			return opt, Errorf(Unauthorized, "sign in to search for owner:me")
+		}
+		opt.Owner, owners = "", append(owners, p.Owners()...)
+	}
+	opt.Query, opt.Owners = q, append(slices.Clip(opt.Owners), owners...)
+	return opt, nil
+}
+
+// Each calls fn for every link, in key order, streaming, when p may read.
+func (s *Service) Each(ctx context.Context, p Principal, fn func(Link) error) error {
+	if err := s.MayRead(p); err != nil {
+		return err
+	}
 	return s.Store.Each(ctx, func(l Link) error { return fn(s.Index.WithPending(l)) })
 }
 
-// Create stores a new link owned by user (or by in.Owner when ownership is
-// not enforced).
-func (s *Service) Create(ctx context.Context, user string, in Input) (Link, error) {
-	if err := s.needUser(user); err != nil {
+// Create stores a new link owned by p's user, or by in.Owner when p may
+// give links to that owner (see mayGive).
+func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, error) {
+	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	var l Link
@@ -205,8 +250,11 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
-	if s.Enforce || l.Owner == "" {
-		l.Owner = user
+	if l.Owner == "" {
+		l.Owner = p.User
+	}
+	if err := s.mayGive(p, Link{Name: l.Name}, l.Owner); err != nil {
+		return Link{}, err
 	}
 	if _, err := Validate(l); err != nil {
 		return Link{}, err
@@ -215,7 +263,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	l.UpdatedAt = l.CreatedAt
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionCreate}), l)
+	got, err := s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionCreate}), l)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == Conflict:
@@ -236,7 +284,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 		}
 		got = cur
 	}
-	s.logChange(user, ActionCreate, got)
+	s.logChange(p.User, ActionCreate, got)
 	err = s.publish(ctx, &got, got.Key)
 	return s.Index.WithPending(got), err
 }
@@ -248,14 +296,14 @@ const staleRetries = 3
 
 // Update changes the fields present in in. A rename is an update of Name.
 // The write is conditional on the version it read (or in.IfMatch), so that
-// a concurrent change is never overwritten unseen.
-func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link, error) {
-	if err := s.needUser(user); err != nil {
+// a concurrent change is never overwritten unseen, nor one p may not make.
+func (s *Service) Update(ctx context.Context, p Principal, name string, in Input) (Link, error) {
+	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	key := Normalize(name)
 	for attempt := 0; ; attempt++ {
-		l, action, err := s.update(ctx, user, key, in)
+		l, action, err := s.update(ctx, p, key, in)
 		if ErrorCode(err) == Stale && in.IfMatch == nil {
 			if attempt < staleRetries {
 				continue
@@ -268,7 +316,7 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		if action == "" { // nothing changed
 			return l, nil
 		}
-		s.logChange(user, action, l)
+		s.logChange(p.User, action, l)
 		keys := []string{key}
 		if l.Key != key {
 			keys = append(keys, l.Key)
@@ -278,12 +326,12 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 	}
 }
 
-func (s *Service) update(ctx context.Context, user, key string, in Input) (Link, Action, error) {
+func (s *Service) update(ctx context.Context, p Principal, key string, in Input) (Link, Action, error) {
 	cur, err := s.Store.Get(ctx, key)
 	if err != nil {
 		return Link{}, "", err
 	}
-	if err := s.mayChange(user, cur); err != nil {
+	if err := s.MayEdit(p, cur); err != nil {
 		return Link{}, "", err
 	}
 	l := cur
@@ -292,14 +340,13 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
-	if s.Enforce && cur.Owner == "" {
-		// An unowned link may be claimed, or left unowned; it may not be
-		// handed to somebody else by whoever passes by.
-		switch {
-		case in.Owner == nil:
-			l.Owner = user
-		case l.Owner != "" && l.Owner != user:
-			return Link{}, "", Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
+	if s.Enforce && cur.Owner == "" && in.Owner == nil {
+		// As golink does: editing an unowned link claims it.
+		l.Owner = p.User
+	}
+	if l.Owner != cur.Owner {
+		if err := s.mayGive(p, cur, l.Owner); err != nil {
+			return Link{}, "", err
 		}
 	}
 	if _, err := Validate(l); err != nil {
@@ -334,7 +381,7 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 	l.UpdatedAt = s.now()
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: user, Action: action}), key, l)
+	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: p.User, Action: action}), key, l)
 	if err != nil {
 		// Only a write that was at the version it expected can have
 		// committed: the stored link is then its next version.
@@ -361,8 +408,8 @@ func staleErr(cur Link) error {
 
 // Delete removes the link called name; with ifMatch, only if it is still
 // at one of those versions.
-func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev) error {
-	if err := s.needUser(user); err != nil {
+func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch ...Rev) error {
+	if err := s.mayWrite(p); err != nil {
 		return err
 	}
 	key := Normalize(name)
@@ -371,7 +418,7 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 		if err != nil {
 			return err
 		}
-		if err := s.mayChange(user, cur); err != nil {
+		if err := s.MayEdit(p, cur); err != nil {
 			return err
 		}
 		// As in Update: the permission was decided on the version read,
@@ -381,7 +428,7 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 			match = ifMatch
 		}
 		wctx, cancel := s.writeCtx(ctx, 1)
-		err = s.Store.Delete(WithEdit(wctx, Edit{Actor: user, Action: ActionDelete, At: s.now()}), key, match...)
+		err = s.Store.Delete(WithEdit(wctx, Edit{Actor: p.User, Action: ActionDelete, At: s.now()}), key, match...)
 		if err != nil && ErrorCode(err) != Stale {
 			if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); ok {
 				err = nil
@@ -397,17 +444,18 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 		if err != nil {
 			return err
 		}
-		s.logChange(user, ActionDelete, cur)
+		s.logChange(p.User, ActionDelete, cur)
 		return s.publish(ctx, nil, key)
 	}
 }
 
 // Restore puts back the values the link called name had at version: an
 // update of a live link (the rules of Update apply), or, when name is a
-// deleted link, the link itself, under its old ID. Clicks of a deleted link
-// are not kept.
-func (s *Service) Restore(ctx context.Context, user, name string, version int64) (Link, error) {
-	if err := s.needUser(user); err != nil {
+// deleted link, the link itself, under its old ID, when p may edit the
+// deleted link and give it to the version's owner (the rules of Update).
+// Clicks of a deleted link are not kept.
+func (s *Service) Restore(ctx context.Context, p Principal, name string, version int64) (Link, error) {
+	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	key := Normalize(name)
@@ -419,7 +467,7 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 			return Link{}, err
 		}
 		tags := v.Tags
-		return s.Update(ctx, user, cur.Name, Input{Name: &v.Name, URL: &v.URL, Description: &v.Description,
+		return s.Update(ctx, p, cur.Name, Input{Name: &v.Name, URL: &v.URL, Description: &v.Description,
 			Owner: &v.Owner, Tags: &tags, action: ActionRestore})
 	case NotFound:
 	default:
@@ -431,7 +479,7 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 	}
 	gone := linkOf(*del.Before)
 	gone.Key = del.Key
-	if err := s.mayChange(user, gone); err != nil {
+	if err := s.MayEdit(p, gone); err != nil {
 		return Link{}, err
 	}
 	v, err := s.valuesAt(ctx, del.LinkID, del.Name, version)
@@ -439,6 +487,11 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 		return Link{}, err
 	}
 	l := linkOf(v)
+	if l.Owner != gone.Owner {
+		if err := s.mayGive(p, gone, l.Owner); err != nil {
+			return Link{}, err
+		}
+	}
 	if _, err := Validate(l); err != nil {
 		return Link{}, Errorf(Invalid, "version %d of go/%s cannot come back: %s", version, del.Name, ErrorMessage(err))
 	}
@@ -450,7 +503,7 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
 	want := l
-	l, err = s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionRestore}), want)
+	l, err = s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionRestore}), want)
 	if err != nil {
 		c, ok := s.committed(ctx, wctx, err, want.Key, func(c Link, err error) bool {
 			return err == nil && c.ID == want.ID && c.Version == want.Version && c.UpdatedAt.Equal(want.UpdatedAt)
@@ -460,7 +513,7 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 		}
 		l = c
 	}
-	s.logChange(user, ActionRestore, l)
+	s.logChange(p.User, ActionRestore, l)
 	err = s.publish(ctx, &l, l.Key)
 	return s.Index.WithPending(l), err
 }
@@ -507,8 +560,12 @@ func linkOf(v Values) Link {
 }
 
 // History returns the changes of the link called name, or of the deleted
-// link that last had that name, with q's paging (q.LinkID is set here).
-func (s *Service) History(ctx context.Context, name string, q ChangeQuery) ([]Change, error) {
+// link that last had that name, with q's paging (q.LinkID is set here):
+// readable by whoever may read the link.
+func (s *Service) History(ctx context.Context, p Principal, name string, q ChangeQuery) ([]Change, error) {
+	if err := s.MayRead(p); err != nil {
+		return nil, err
+	}
 	key := Normalize(name)
 	cur, err := s.Store.Get(ctx, key)
 	switch ErrorCode(err) {
@@ -527,16 +584,43 @@ func (s *Service) History(ctx context.Context, name string, q ChangeQuery) ([]Ch
 }
 
 // MayReadAudit decides who may read the audit log (every change of every
-// link): the one place to widen it when admins exist. With ownership off
-// (AUTH_MODE=none) there are no identities and everyone may edit anything,
-// so everyone may read it. With ownership on, nobody may yet: the
-// conservative choice until there are admins (each link's own history
-// stays readable by all, like the link).
-func (s *Service) MayReadAudit(user string) error {
-	if !s.Enforce {
+// link). With ownership off (AUTH_MODE=none) there are no identities and
+// everyone may edit anything, so everyone who may read links may read it.
+// With ownership on, only admins (through a token: one with the admin
+// scope) may; each link's own history stays readable like the link.
+func (s *Service) MayReadAudit(p Principal) error {
+	if err := s.MayRead(p); err != nil {
+		return err
+	}
+	if !s.Enforce || p.IsAdmin() {
 		return nil
 	}
-	return Errorf(Forbidden, "the audit log is for administrators, and this server has none yet; each link's history is on its page")
+	if p.Anonymous() {
+		return Errorf(Unauthorized, "sign in as an administrator to read the audit log; each link's history is on its page")
+	}
+	msg := "the audit log is for administrators (ADMINS, ADMIN_GROUPS); each link's history is on its page"
+	if p.Admin {
+		msg += " (this token lacks the admin scope)"
+	}
+	return &Error{Code: Forbidden, Message: msg}
+}
+
+// Deleted lists deleted links (each one's last deletion), for whoever may
+// read links.
+func (s *Service) Deleted(ctx context.Context, p Principal, q DeletedQuery) ([]Change, error) {
+	if err := s.MayRead(p); err != nil {
+		return nil, err
+	}
+	return s.Store.Deleted(ctx, q)
+}
+
+// Audit returns the changes of every link that q selects, for those
+// MayReadAudit lets in.
+func (s *Service) Audit(ctx context.Context, p Principal, q ChangeQuery) ([]Change, error) {
+	if err := s.MayReadAudit(p); err != nil {
+		return nil, err
+	}
+	return s.Store.Changes(ctx, q)
 }
 
 func (s *Service) logChange(actor string, a Action, l Link) {
@@ -572,15 +656,22 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 
 // Import stores every link (already validated by ReadNDJSON) in one
 // transaction and reloads the index. When ownership is enforced, the rules
-// of Create and Update hold for every line: the importer owns what it
-// imports, and a link owned by someone else refuses the whole import.
-// (`signpost import`, on the database, is the operator's way to keep the
-// owners in the file.) Unless opt.Stats, the clicks and times in ls are
-// not taken: links that exist keep theirs, new ones start at 0 clicks,
-// created now.
-func (s *Service) Import(ctx context.Context, user string, ls []Link, opt ImportOptions) error {
-	if err := s.needUser(user); err != nil {
+// of Create and Update hold for every line: a link p may not edit refuses
+// the whole import, and the importer owns what it imports, except that a
+// line's owner (or an existing link's) that is p's user or one of p's
+// groups is kept. An admin's import keeps the owners in the file, as
+// `signpost import` on the database does. Unless opt.Stats, the clicks
+// and times in ls are not taken: links that exist keep theirs, new ones
+// start at 0 clicks, created now. Only an admin may ask for opt.Stats
+// (with ownership off there are none: only `signpost import` sets them).
+func (s *Service) Import(ctx context.Context, p Principal, ls []Link, opt ImportOptions) error {
+	if err := s.mayWrite(p); err != nil {
 		return err
+	}
+	if opt.Stats {
+		if err := s.MayImportStats(p); err != nil {
+			return err
+		}
 	}
 	if !opt.Stats {
 		now := s.now()
@@ -590,10 +681,10 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link, opt Import
 	}
 	ctx, cancel := s.writeCtx(ctx, 4)
 	defer cancel()
-	if s.Enforce {
+	if s.Enforce && !p.IsAdmin() {
 		owners := map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
-			if l.Owner != "" && l.Owner != user {
+			if l.Owner != "" {
 				owners[l.Key] = l.Owner
 			}
 			return nil
@@ -602,19 +693,26 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link, opt Import
 			return err
 		}
 		for i := range ls {
-			if o, ok := owners[ls[i].Key]; ok {
-				return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", ls[i].Name, o)
+			cur, exists := owners[ls[i].Key]
+			if exists && !p.Owns(cur) {
+				return Errorf(Forbidden, "link %q belongs to %s; only %s may change it, so nothing was imported", ls[i].Name, cur, whoMay(cur))
 			}
-			ls[i].Owner = user
+			switch {
+			case p.Owns(ls[i].Owner):
+			case exists:
+				ls[i].Owner = cur
+			default:
+				ls[i].Owner = p.User
+			}
 		}
 	}
-	if err := s.Store.Import(WithEdit(ctx, Edit{Actor: user, Action: ActionImport}), ls, opt); err != nil {
+	if err := s.Store.Import(WithEdit(ctx, Edit{Actor: p.User, Action: ActionImport}), ls, opt); err != nil {
 		return err
 	}
 	// One line for the import; each link it changed has its own entry in
 	// the history.
 	if s.Log != nil {
-		s.Log.Info("links imported", "actor", user, "action", string(ActionImport), "links", len(ls))
+		s.Log.Info("links imported", "actor", p.User, "action", string(ActionImport), "links", len(ls))
 	}
 	// Committed: reload even if the client has gone meanwhile.
 	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), 4*publishTimeout)
@@ -622,11 +720,18 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link, opt Import
 	return s.Index.Load(lctx, s.Store)
 }
 
-func (s *Service) mayChange(user string, l Link) error {
-	if !s.Enforce || l.Owner == "" || l.Owner == user {
+// MayImportStats reports whether p may import click counts and times
+// (ImportOptions.Stats): only an admin (through a token: one with the
+// admin scope) may, as they rewrite what everyone sees of every link.
+func (s *Service) MayImportStats(p Principal) error {
+	if p.IsAdmin() {
 		return nil
 	}
-	return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it", l.Name, l.Owner)
+	msg := "only admins may import click counts and times"
+	if p.Admin {
+		msg += " (this token lacks the admin scope)"
+	}
+	return &Error{Code: Forbidden, Message: msg + "; import without them (no stats=true), or run `signpost import` on the database"}
 }
 
 func apply(l *Link, in Input) error {

@@ -86,27 +86,27 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 				return ""
 			}
 			step("create", func() error {
-				_, err := svc.Create(ctx, "", links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")})
+				_, err := svc.Create(ctx, links.Principal{}, links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")})
 				return err
 			})
 			if got := target("docs"); got != "https://docs.example" {
 				t.Fatalf("after create: index has %q", got)
 			}
 			step("update", func() error {
-				_, err := svc.Update(ctx, "", "docs", links.Input{URL: ptr("https://docs.example/v2")})
+				_, err := svc.Update(ctx, links.Principal{}, "docs", links.Input{URL: ptr("https://docs.example/v2")})
 				return err
 			})
 			if got := target("docs"); got != "https://docs.example/v2" {
 				t.Fatalf("after update: index has %q", got)
 			}
 			step("rename", func() error {
-				_, err := svc.Update(ctx, "", "docs", links.Input{Name: ptr("manual")})
+				_, err := svc.Update(ctx, links.Principal{}, "docs", links.Input{Name: ptr("manual")})
 				return err
 			})
 			if old, got := target("docs"), target("manual"); old != "" || got != "https://docs.example/v2" {
 				t.Fatalf("after rename: docs %q, manual %q", old, got)
 			}
-			step("delete", func() error { return svc.Delete(ctx, "", "manual") })
+			step("delete", func() error { return svc.Delete(ctx, links.Principal{}, "manual") })
 			if got := target("manual"); got != "" {
 				t.Fatalf("after delete: index still has %q", got)
 			}
@@ -114,7 +114,8 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 	}
 }
 
-func newService(t *testing.T) *links.Service {
+// newOpenService is a Service on a real SQLite file, with ownership off.
+func newOpenService(t *testing.T) *links.Service {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "svc.db"), sqlite.Options{MaxOpenConns: 4})
@@ -133,9 +134,9 @@ func newService(t *testing.T) *links.Service {
 // change applied to what the link is then: none is lost unseen, none is
 // told of a precondition it did not set.
 func TestServiceConcurrentUpdatesWithoutIfMatch(t *testing.T) {
-	svc := newService(t)
+	svc := newOpenService(t)
 	ctx := context.Background()
-	l, err := svc.Create(ctx, "", links.Input{Name: ptr("hot"), URL: ptr("https://a.example")})
+	l, err := svc.Create(ctx, links.Principal{}, links.Input{Name: ptr("hot"), URL: ptr("https://a.example")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestServiceConcurrentUpdatesWithoutIfMatch(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = svc.Update(ctx, "", "hot", links.Input{Description: ptr(fmt.Sprintf("writer %d", i))})
+			_, errs[i] = svc.Update(ctx, links.Principal{}, "hot", links.Input{Description: ptr(fmt.Sprintf("writer %d", i))})
 		})
 	}
 	wg.Wait()
@@ -166,7 +167,7 @@ func TestServiceConcurrentUpdatesWithoutIfMatch(t *testing.T) {
 		t.Fatalf("%d updates succeeded, %d history entries (want one each, plus the create)", ok, len(cs))
 	}
 	// With IfMatch the first stale answer is final: Stale, nothing written.
-	_, err = svc.Update(ctx, "", "hot", links.Input{Description: ptr("late"), IfMatch: []links.Rev{l.Rev()}})
+	_, err = svc.Update(ctx, links.Principal{}, "hot", links.Input{Description: ptr("late"), IfMatch: []links.Rev{l.Rev()}})
 	if links.ErrorCode(err) != links.Stale {
 		t.Fatalf("stale IfMatch: %v", err)
 	}
@@ -186,7 +187,7 @@ func TestServiceReadsAddPendingClicks(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := &links.Service{Store: st, Index: ix}
-	if _, err := svc.Create(ctx, "", links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")}); err != nil {
+	if _, err := svc.Create(ctx, links.Principal{}, links.Input{Name: ptr("Docs"), URL: ptr("https://docs.example")}); err != nil {
 		t.Fatal(err)
 	}
 	// Two clicks stored, three counted since.
@@ -207,21 +208,21 @@ func TestServiceReadsAddPendingClicks(t *testing.T) {
 			t.Errorf("%s: %d clicks, last %v; want 5 (2 stored + 3 pending), last %v", how, l.Clicks, l.LastClickedAt, clickedAt)
 		}
 	}
-	l, err := svc.Get(ctx, "DOCS")
+	l, err := svc.Get(ctx, links.Principal{}, "DOCS")
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("Get", l)
-	ls, err := svc.List(ctx, links.ListOptions{})
+	ls, err := svc.List(ctx, links.Principal{}, links.ListOptions{})
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("List: %v %v", ls, err)
 	}
 	check("List", ls[0])
 	n := 0
-	if err := svc.Each(ctx, func(l links.Link) error { n++; check("Each", l); return nil }); err != nil || n != 1 {
+	if err := svc.Each(ctx, links.Principal{}, func(l links.Link) error { n++; check("Each", l); return nil }); err != nil || n != 1 {
 		t.Fatalf("Each: %d links, %v", n, err)
 	}
-	l, err = svc.Update(ctx, "", "docs", links.Input{Description: ptr("the docs")})
+	l, err = svc.Update(ctx, links.Principal{}, "docs", links.Input{Description: ptr("the docs")})
 	if err != nil {
 		t.Fatal(err)
 	}

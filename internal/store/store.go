@@ -31,6 +31,7 @@ type Options struct {
 // rows skipped as unreadable, for metrics.
 type Store interface {
 	links.Store
+	links.TokenStore
 	DB() *sql.DB
 	RowsSkipped() int64
 }

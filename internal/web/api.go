@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (s *Server) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 // with the link as it is now and its ETag, so that the client can look
 // and decide again.
 func (s *Server) apiStale(w http.ResponseWriter, r *http.Request, name string, err error) {
-	cur, gerr := s.opt.Links.Get(r.Context(), name)
+	cur, gerr := s.opt.Links.Get(r.Context(), principal(r), name)
 	if gerr != nil {
 		s.apiErr(w, r, err)
 		return
@@ -269,7 +270,7 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	pg, err := s.listPage(r.Context(), req)
+	pg, err := s.listPage(r.Context(), principal(r), req)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -291,7 +292,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	l, err := s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+	l, err := s.opt.Links.Create(r.Context(), principal(r), in)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -302,7 +303,7 @@ func (s *Server) apiCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request) {
-	l, err := s.opt.Links.Get(r.Context(), r.PathValue("name"))
+	l, err := s.opt.Links.Get(r.Context(), principal(r), r.PathValue("name"))
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -319,8 +320,8 @@ func (s *Server) apiUpdate(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	user := s.opt.Auth.User(r)
-	s.apiWrite(w, r, user, replacement(in, r.PathValue("name"), user))
+	p := principal(r)
+	s.apiWrite(w, r, p, replacement(in, r.PathValue("name"), p.User))
 }
 
 // apiPatch is PATCH with a JSON merge patch: only the fields present change.
@@ -330,12 +331,12 @@ func (s *Server) apiPatch(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	s.apiWrite(w, r, s.opt.Auth.User(r), in)
+	s.apiWrite(w, r, principal(r), in)
 }
 
-func (s *Server) apiWrite(w http.ResponseWriter, r *http.Request, user string, in links.Input) {
+func (s *Server) apiWrite(w http.ResponseWriter, r *http.Request, p links.Principal, in links.Input) {
 	in.IfMatch = ifMatch(r)
-	l, err := s.opt.Links.Update(r.Context(), user, r.PathValue("name"), in)
+	l, err := s.opt.Links.Update(r.Context(), p, r.PathValue("name"), in)
 	if links.ErrorCode(err) == links.Stale {
 		s.apiStale(w, r, r.PathValue("name"), err)
 		return
@@ -349,7 +350,7 @@ func (s *Server) apiWrite(w http.ResponseWriter, r *http.Request, user string, i
 }
 
 func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
-	err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), ifMatch(r)...)
+	err := s.opt.Links.Delete(r.Context(), principal(r), r.PathValue("name"), ifMatch(r)...)
 	if links.ErrorCode(err) == links.Stale {
 		s.apiStale(w, r, r.PathValue("name"), err)
 		return
@@ -365,6 +366,10 @@ func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
 // as it goes, so a large export outlives HTTP_WRITE_TIMEOUT while a stuck
 // client still cannot hold the connection forever.
 func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
+	if err := s.opt.Links.MayRead(principal(r)); err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="signpost-export.ndjson"`)
@@ -372,7 +377,7 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
-	err := s.opt.Links.Each(r.Context(), func(l links.Link) error {
+	err := s.opt.Links.Each(r.Context(), principal(r), func(l links.Link) error {
 		if n%1000 == 0 {
 			if err := rc.SetWriteDeadline(time.Now().Add(30 * time.Second)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 				return err
@@ -398,6 +403,24 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
 		return
 	}
+	q, err := strictQuery(r, "stats")
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	stats := false
+	if v := q.Get("stats"); v != "" {
+		if stats, err = strconv.ParseBool(v); err != nil {
+			s.apiErr(w, r, links.Errorf(links.Invalid, "stats must be true or false, not %q", v))
+			return
+		}
+	}
+	if stats { // refused before the body is read
+		if err := s.opt.Links.MayImportStats(principal(r)); err != nil {
+			s.apiErr(w, r, err)
+			return
+		}
+	}
 	// One import at a time: each may hold a 64 MiB body several times
 	// over in memory while it is parsed and stored.
 	select {
@@ -416,10 +439,10 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	// Click counts and times in the file are not taken over the API: only
-	// an operator's `signpost import` (or, once there are admins, an
-	// admin) may set them.
-	if err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r), ls, links.ImportOptions{Stats: false}); err != nil {
+	// Click counts and times in the file are taken only when an admin
+	// asks (?stats=true; links.Service refuses anyone else), or from an
+	// operator's `signpost import`.
+	if err := s.opt.Links.Import(r.Context(), principal(r), ls, links.ImportOptions{Stats: stats}); err != nil {
 		s.apiErr(w, r, err)
 		return
 	}

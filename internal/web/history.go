@@ -94,7 +94,7 @@ func (s *Server) apiChanges(w http.ResponseWriter, r *http.Request, member strin
 // the deleted one's that last had the name.
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	s.apiChanges(w, r, "history", nil, func(_ url.Values, limit int, before int64) ([]links.Change, error) {
-		return s.opt.Links.History(r.Context(), r.PathValue("name"), links.ChangeQuery{Desc: true, Before: before, Limit: limit + 1})
+		return s.opt.Links.History(r.Context(), principal(r), r.PathValue("name"), links.ChangeQuery{Desc: true, Before: before, Limit: limit + 1})
 	})
 }
 
@@ -118,7 +118,7 @@ func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.Invalid, `say which version to restore: {"version": N}, from the link's history`))
 		return
 	}
-	l, err := s.opt.Links.Restore(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), body.Version)
+	l, err := s.opt.Links.Restore(r.Context(), principal(r), r.PathValue("name"), body.Version)
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -130,7 +130,7 @@ func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request) {
 // apiAudit is the audit log: every change of every link, oldest first
 // from since, paged by cursor; for those MayReadAudit lets in.
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.MayReadAudit(s.opt.Auth.User(r)); err != nil {
+	if err := s.opt.Links.MayReadAudit(principal(r)); err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
@@ -142,13 +142,13 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 				return nil, links.Errorf(links.Invalid, "since must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
 			}
 		}
-		return s.opt.Links.Store.Changes(r.Context(), links.ChangeQuery{Since: since, After: after, Limit: limit + 1})
+		return s.opt.Links.Audit(r.Context(), principal(r), links.ChangeQuery{Since: since, After: after, Limit: limit + 1})
 	})
 }
 
 // apiDeleted lists deleted links (their last deletion), newest first.
 func (s *Server) apiDeleted(w http.ResponseWriter, r *http.Request) {
 	s.apiChanges(w, r, "deleted", nil, func(_ url.Values, limit int, before int64) ([]links.Change, error) {
-		return s.opt.Links.Store.Deleted(r.Context(), links.DeletedQuery{Before: before, Limit: limit + 1})
+		return s.opt.Links.Deleted(r.Context(), principal(r), links.DeletedQuery{Before: before, Limit: limit + 1})
 	})
 }

@@ -321,7 +321,7 @@ func TestAPIAudit(t *testing.T) {
 	wantError(t, ts.do(t, "GET", "/api/v1/audit?since=yesterday", ""), 400, links.Invalid, "RFC 3339")
 	wantError(t, ts.do(t, "GET", "/api/v1/audit?user=x", ""), 400, links.Invalid, "unknown query parameter")
 
-	// With ownership on there are no admins yet: nobody reads it.
+	// With ownership on, only admins read it, and ann is none.
 	px := newTestServer(t, true)
 	wantError(t, px.do(t, "GET", "/api/v1/audit", "", "X-Forwarded-Email", "ann@x"), 403, links.Forbidden, "administrators")
 	if r := px.do(t, "GET", "/-/audit", "", "X-Forwarded-Email", "ann@x"); r.status != 403 {

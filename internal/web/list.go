@@ -160,14 +160,14 @@ func (l listing) decodeCursor(s string) (links.Cursor, error) {
 
 // listPage reads one page (one link more than asked, to know whether
 // another page follows) and the true total.
-func (s *Server) listPage(ctx context.Context, l listing) (page, error) {
+func (s *Server) listPage(ctx context.Context, p links.Principal, l listing) (page, error) {
 	opt := l.opt
 	opt.Limit++
-	ls, err := s.opt.Links.List(ctx, opt)
+	ls, err := s.opt.Links.List(ctx, p, opt)
 	if err != nil {
 		return page{}, err
 	}
-	total, err := s.opt.Links.Count(ctx, l.opt)
+	total, err := s.opt.Links.Count(ctx, p, l.opt)
 	if err != nil {
 		return page{}, err
 	}

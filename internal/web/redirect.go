@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/signpost-go/signpost/internal/auth"
 	"github.com/signpost-go/signpost/internal/links"
 )
 
@@ -47,11 +48,15 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, name)
 		return
 	}
-	var user string
-	if e.Target.IsTemplate() {
-		user = s.opt.Auth.User(r)
+	who, resolved := auth.FromContext(r.Context())
+	if !resolved && (e.Target.IsTemplate() || r.Header["Authorization"] != nil) {
+		var err error
+		if who, err = s.opt.Auth.Resolve(r); err != nil {
+			s.refuse(w, r, err)
+			return
+		}
 	}
-	loc, err := e.Target.Expand(r.Context(), rest, r.URL.RawQuery, user)
+	loc, err := e.Target.Expand(r.Context(), rest, r.URL.RawQuery, who.User)
 	if links.ErrorCode(err) == links.Unauthorized {
 		s.errorPage(w, r, http.StatusUnauthorized, "go/"+e.Link.Name+" leads somewhere that depends on who you are: "+links.ErrorMessage(err))
 		return

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"strings"
+
+	"github.com/signpost-go/signpost/internal/auth"
 )
 
 // routes registers every route of the public server, in one place: the
@@ -43,6 +45,12 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handle("POST /-/links/{name}/restore", s.restoreForm)
 	handle("GET /-/deleted", s.deletedPage)
 	handle("GET /-/audit", s.auditPage)
+	handle("GET /-/login", s.login)
+	handle("GET "+auth.CallbackPath, s.callback)
+	handle("POST /-/logout", s.logout)
+	handle("GET /-/tokens", s.tokensPage)
+	handle("POST /-/tokens", s.createTokenForm)
+	handle("POST /-/tokens/{id}/delete", s.revokeTokenForm)
 	handle("GET /-/help", s.help)
 	handle("GET /-/opensearch.xml", s.openSearch)
 	handle("GET /-/static/", s.static)
@@ -78,6 +86,11 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handleAPI("/api/v1/export", s.apiMethodNotAllowed("GET, HEAD"))
 	handleAPI("POST /api/v1/import", s.apiImport)
 	handleAPI("/api/v1/import", s.apiMethodNotAllowed("POST"))
+	handleAPI("GET /api/v1/tokens", s.apiListTokens)
+	handleAPI("POST /api/v1/tokens", s.apiCreateToken)
+	handleAPI("/api/v1/tokens", s.apiMethodNotAllowed("GET, HEAD, POST"))
+	handleAPI("DELETE /api/v1/tokens/{id}", s.apiRevokeToken)
+	handleAPI("/api/v1/tokens/{id}", s.apiMethodNotAllowed("DELETE"))
 	handleAPI("/api/v1/", s.apiNotFound)
 	handleAPI("/api/v1", s.apiNotFound)
 }

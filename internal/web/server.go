@@ -29,7 +29,9 @@ type Options struct {
 	Links *links.Service
 	Index *index.Index
 	Auth  *auth.Resolver
-	Log   *slog.Logger
+	// OIDC signs people in (AUTH_MODE=oidc); nil otherwise.
+	OIDC *auth.OIDC
+	Log  *slog.Logger
 	// Wrap, when set, wraps every route's handler; it is given the route's
 	// pattern (for metrics labels that never carry a user-typed path).
 	Wrap func(pattern string, h http.Handler) http.Handler
@@ -94,7 +96,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"home", "link", "new", "notfound", "help", "error", "history", "deleted", "audit", "directory"} {
+	for _, p := range []string{"home", "link", "new", "notfound", "help", "error", "history", "deleted", "audit", "directory", "tokens"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -119,7 +121,15 @@ func New(opt Options) (*Server, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, links.Errorf(links.Forbidden, "cross-origin request refused: a browser sent it from another site (Origin or Sec-Fetch-Site); use this site's own forms"))
 	}))
-	site, apiH := cop.Handler(mux), cop.Handler(api)
+	// Who is asking is resolved once per request, here (a repeated
+	// identity header or a bad token is refused with 401 there). Link
+	// redirects resolve it only under REQUIRE_LOGIN, or in the redirect
+	// handler when the target needs it (.User) or credentials came along.
+	site, apiH := s.identify(cop.Handler(mux)), s.identify(cop.Handler(api))
+	redirect := s.redirectH
+	if opt.Links.RequireLogin {
+		redirect = s.identify(redirect)
+	}
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["X-Content-Type-Options"] = s.hdr.nosniff
@@ -131,13 +141,9 @@ func New(opt Options) (*Server, error) {
 		if !link {
 			h["Referrer-Policy"] = s.hdr.referrer
 		}
-		if err := s.opt.Auth.Check(r); err != nil {
-			s.refuse(w, r, links.Errorf(links.Unauthorized, "%s", err))
-			return
-		}
 		switch {
 		case link:
-			s.redirectH.ServeHTTP(w, r)
+			redirect.ServeHTTP(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)
 		default:
@@ -148,16 +154,6 @@ func New(opt Options) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
-
-// refuse answers err before any route: a JSON error under /api/, a page
-// elsewhere.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	if isAPIPath(r.URL.Path) {
-		s.apiErr(w, r, err)
-		return
-	}
-	s.errPage(w, r, err)
-}
 
 // filesOnly hides directories from the static file server, which would
 // otherwise list them: /-/static/ answers 404.

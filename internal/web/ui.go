@@ -17,8 +17,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["User"] = s.opt.Auth.User(r)
-	data["AuditOK"] = s.opt.Links.MayReadAudit(data["User"].(string)) == nil
+	p := principal(r)
+	data["User"] = p.User
+	data["Admin"] = p.IsAdmin()
+	data["AuditOK"] = s.opt.Links.MayReadAudit(p) == nil
+	data["SignIn"] = s.opt.OIDC != nil
+	data["LoginURL"] = loginURL(signInReturn(r))
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.opt.Log.Error("template failed", "page", page, "err", err)
@@ -47,22 +51,25 @@ func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
 const searchLimit = 50
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, p := r.Context(), principal(r)
 	q, err := searchQuery(r.URL.Query().Get("q"))
 	if err != nil {
 		s.errPage(w, r, err)
 		return
 	}
-	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted")}
+	if r.URL.Query().Has("mine") {
+		q = strings.TrimSpace("owner:me " + q)
+	}
+	data := map[string]any{"Query": q, "Deleted": r.URL.Query().Get("deleted"), "SignedOut": r.URL.Query().Has("signedout")}
 	if q != "" {
 		opt := links.ParseSearch(q)
 		opt.Sort, opt.Limit = links.SortClicks, searchLimit
-		res, err := s.opt.Links.List(ctx, opt)
+		res, err := s.opt.Links.List(ctx, p, opt)
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		total, err := s.opt.Links.Count(ctx, opt)
+		total, err := s.opt.Links.Count(ctx, p, opt)
 		if err != nil {
 			s.errPage(w, r, err)
 			return
@@ -70,17 +77,25 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		data["Results"], data["Total"] = res, total
 		data["More"] = "/-/links?" + url.Values{"q": {q}, "sort": {string(links.SortClicks)}}.Encode()
 	} else {
-		popular, err := s.opt.Links.List(ctx, links.ListOptions{Sort: links.SortPopular, Limit: 10})
+		popular, err := s.opt.Links.List(ctx, p, links.ListOptions{Sort: links.SortPopular, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		recent, err := s.opt.Links.List(ctx, links.ListOptions{Sort: links.SortRecent, Limit: 10})
+		recent, err := s.opt.Links.List(ctx, p, links.ListOptions{Sort: links.SortRecent, Limit: 10})
 		if err != nil {
 			s.errPage(w, r, err)
 			return
 		}
 		data["Popular"], data["Recent"] = popular, recent
+		if !p.Anonymous() {
+			mine, err := s.opt.Links.List(ctx, p, links.ListOptions{Query: "owner:me", Sort: links.SortRecent, Limit: 10})
+			if err != nil {
+				s.errPage(w, r, err)
+				return
+			}
+			data["Mine"] = mine
+		}
 	}
 	data["Count"] = s.opt.Index.Len()
 	s.render(w, r, http.StatusOK, "home", data)
@@ -188,8 +203,21 @@ func ishex(c byte) bool {
 }
 
 func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
+	if s.needSignIn(w, r, r.URL.RequestURI()) {
+		return
+	}
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}})
+	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}, "Owners": principal(r).Owners()})
+}
+
+// needSignIn sends a browser that is not signed in through sign-in and
+// back to ret, when writes need a user and this server signs people in.
+func (s *Server) needSignIn(w http.ResponseWriter, r *http.Request, ret string) bool {
+	if s.opt.OIDC == nil || !s.opt.Links.Enforce || !principal(r).Anonymous() {
+		return false
+	}
+	http.Redirect(w, r, loginURL(ret), http.StatusSeeOther)
+	return true
 }
 
 // formValues is what a link form shows. Version is the ETag value of the
@@ -241,22 +269,26 @@ func formRev(v string) links.Rev {
 }
 
 func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
+	if s.needSignIn(w, r, "/-/new") {
+		return
+	}
 	f, in, err := readForm(w, r)
 	var l links.Link
 	if err == nil {
-		l, err = s.opt.Links.Create(r.Context(), s.opt.Auth.User(r), in)
+		l, err = s.opt.Links.Create(r.Context(), principal(r), in)
 	}
 	if err != nil {
 		s.logErr(r, err)
 		errorHeaders(w, err)
-		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err)})
+		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err), "Owners": principal(r).Owners()})
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?created=1", http.StatusSeeOther)
 }
 
 func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
-	l, err := s.opt.Links.Get(r.Context(), r.PathValue("name"))
+	p := principal(r)
+	l, err := s.opt.Links.Get(r.Context(), p, r.PathValue("name"))
 	if err != nil {
 		if links.ErrorCode(err) == links.NotFound {
 			s.linkNotFound(w, r, r.PathValue("name"))
@@ -269,13 +301,13 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 	if s.opt.Links.Enforce && l.Owner == "" {
 		// As golink does: saving an unowned link claims it, unless the
 		// owner field is cleared.
-		f.Owner = s.opt.Auth.User(r)
+		f.Owner = p.User
 	}
 	q := r.URL.Query()
-	data := map[string]any{
-		"Link": l, "Form": f, "IDN": idnOf(l.URL),
+	data := s.linkData(p, l, f, map[string]any{
+		"IDN":     idnOf(l.URL),
 		"Created": q.Has("created"), "Saved": q.Has("saved"), "Restored": q.Get("restored"),
-	}
+	})
 	if e, ok := s.opt.Index.Lookup(l.Key); ok {
 		if f, ok := e.Target.LastFailure(); ok {
 			data["Failure"] = f
@@ -284,10 +316,24 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "link", data)
 }
 
+// linkData is what the link page shows: the edit and delete forms only to
+// those who may use them, and to others why not.
+func (s *Server) linkData(p links.Principal, l links.Link, f formValues, data map[string]any) map[string]any {
+	data["Link"], data["Form"] = l, f
+	if err := s.opt.Links.MayEdit(p, l); err != nil {
+		data["CannotEdit"] = links.ErrorMessage(err)
+		data["SignInToEdit"] = s.opt.OIDC != nil && p.Anonymous()
+	} else {
+		data["Owners"] = p.Owners()
+		data["AsAdmin"] = s.opt.Links.Enforce && l.Owner != "" && !p.Owns(l.Owner)
+	}
+	return data
+}
+
 // linkNotFound is the 404 of a link page: a deleted link of that name is
 // offered back, any other name offered for creation.
 func (s *Server) linkNotFound(w http.ResponseWriter, r *http.Request, name string) {
-	ds, err := s.opt.Links.Store.Deleted(r.Context(), links.DeletedQuery{Key: links.Normalize(name), Limit: 1})
+	ds, err := s.opt.Links.Deleted(r.Context(), principal(r), links.DeletedQuery{Key: links.Normalize(name), Limit: 1})
 	if err != nil || len(ds) == 0 {
 		s.notFound(w, r, name)
 		return
@@ -296,21 +342,25 @@ func (s *Server) linkNotFound(w http.ResponseWriter, r *http.Request, name strin
 }
 
 func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
-	f, in, err := readForm(w, r)
 	name := r.PathValue("name")
+	if s.needSignIn(w, r, "/-/links/"+url.PathEscape(name)) {
+		return
+	}
+	f, in, err := readForm(w, r)
+	p := principal(r)
 	var l links.Link
 	if err == nil {
-		l, err = s.opt.Links.Update(r.Context(), s.opt.Auth.User(r), name, in)
+		l, err = s.opt.Links.Update(r.Context(), p, name, in)
 	}
 	if err != nil {
 		s.logErr(r, err)
 		errorHeaders(w, err)
-		cur, gerr := s.opt.Links.Get(r.Context(), name)
+		cur, gerr := s.opt.Links.Get(r.Context(), p, name)
 		if gerr != nil {
 			s.errPage(w, r, err)
 			return
 		}
-		data := map[string]any{"Link": cur, "Form": f, "Error": links.ErrorMessage(err)}
+		data := s.linkData(p, cur, f, map[string]any{"Error": links.ErrorMessage(err)})
 		status := statusOf(err)
 		if links.ErrorCode(err) == links.Stale {
 			// Show what the other person changed and keep this edit in the
@@ -329,19 +379,23 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if s.needSignIn(w, r, "/-/links/"+url.PathEscape(name)) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	r.ParseForm()
 	var match []links.Rev
 	if v, ok := r.PostForm["version"]; ok {
 		match = []links.Rev{formRev(v[0])}
 	}
-	name := r.PathValue("name")
-	err := s.opt.Links.Delete(r.Context(), s.opt.Auth.User(r), name, match...)
+	p := principal(r)
+	err := s.opt.Links.Delete(r.Context(), p, name, match...)
 	if links.ErrorCode(err) == links.Stale {
-		cur, gerr := s.opt.Links.Get(r.Context(), name)
+		cur, gerr := s.opt.Links.Get(r.Context(), p, name)
 		if gerr == nil {
-			s.render(w, r, http.StatusConflict, "link", map[string]any{"Link": cur, "Form": formOf(cur),
-				"Stale": s.staleView(r, cur, match[0], formOf(cur)), "StaleDelete": true})
+			s.render(w, r, http.StatusConflict, "link", s.linkData(p, cur, formOf(cur), map[string]any{
+				"Stale": s.staleView(r, cur, match[0], formOf(cur)), "StaleDelete": true}))
 			return
 		}
 	}

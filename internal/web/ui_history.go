@@ -54,7 +54,7 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := r.PathValue("name")
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	cs, err := s.opt.Links.History(ctx, name, links.ChangeQuery{Desc: true, Before: max(before, 0), Limit: uiPage + 1})
+	cs, err := s.opt.Links.History(ctx, principal(r), name, links.ChangeQuery{Desc: true, Before: max(before, 0), Limit: uiPage + 1})
 	if links.ErrorCode(err) == links.NotFound {
 		s.notFound(w, r, name)
 		return
@@ -64,7 +64,7 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, next := nextSeq(cs, uiPage)
-	cur, err := s.opt.Links.Get(ctx, name)
+	cur, err := s.opt.Links.Get(ctx, principal(r), name)
 	live := err == nil
 	if err != nil && links.ErrorCode(err) != links.NotFound {
 		s.errPage(w, r, err)
@@ -101,7 +101,7 @@ func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request) {
 		s.errPage(w, r, links.Errorf(links.Invalid, "say which version to restore"))
 		return
 	}
-	l, err := s.opt.Links.Restore(r.Context(), s.opt.Auth.User(r), r.PathValue("name"), version)
+	l, err := s.opt.Links.Restore(r.Context(), principal(r), r.PathValue("name"), version)
 	if err != nil {
 		s.errPage(w, r, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deletedPage(w http.ResponseWriter, r *http.Request) {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	cs, err := s.opt.Links.Store.Deleted(r.Context(), links.DeletedQuery{Before: max(before, 0), Limit: uiPage + 1})
+	cs, err := s.opt.Links.Deleted(r.Context(), principal(r), links.DeletedQuery{Before: max(before, 0), Limit: uiPage + 1})
 	if err != nil {
 		s.errPage(w, r, err)
 		return
@@ -121,12 +121,12 @@ func (s *Server) deletedPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Links.MayReadAudit(s.opt.Auth.User(r)); err != nil {
+	if err := s.opt.Links.MayReadAudit(principal(r)); err != nil {
 		s.errPage(w, r, err)
 		return
 	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	cs, err := s.opt.Links.Store.Changes(r.Context(), links.ChangeQuery{Desc: true, Before: max(before, 0), Limit: uiPage + 1})
+	cs, err := s.opt.Links.Audit(r.Context(), principal(r), links.ChangeQuery{Desc: true, Before: max(before, 0), Limit: uiPage + 1})
 	if err != nil {
 		s.errPage(w, r, err)
 		return
@@ -207,7 +207,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		s.errPage(w, r, err)
 		return
 	}
-	pg, err := s.listPage(r.Context(), l)
+	pg, err := s.listPage(r.Context(), principal(r), l)
 	if err != nil {
 		s.errPage(w, r, err)
 		return

@@ -51,10 +51,14 @@ func newTestServerWith(t testing.TB, proxyAuth bool, log *slog.Logger, opts ...f
 	if err := ix.Load(ctx, st); err != nil {
 		t.Fatal(err)
 	}
+	mode := auth.ModeNone
+	if proxyAuth {
+		mode = auth.ModeProxy
+	}
 	opt := web.Options{
-		Links: &links.Service{Store: st, Index: ix, Enforce: proxyAuth, Log: log},
+		Links: &links.Service{Store: st, Index: ix, Tokens: st, Enforce: proxyAuth, Log: log},
 		Index: ix,
-		Auth: &auth.Resolver{Proxy: proxyAuth, Header: "X-Forwarded-Email",
+		Auth: &auth.Resolver{Mode: mode, Header: "X-Forwarded-Email",
 			Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}},
 		Log: log,
 	}
@@ -411,12 +415,14 @@ func TestProxyAuthOwnership(t *testing.T) {
 	ts := newTestServer(t, true)
 	alice, bob := []string{"X-Forwarded-Email", "alice@x"}, []string{"X-Forwarded-Email", "bob@x"}
 	wantError(t, ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example"}`), 401, links.Unauthorized, "sign in")
-	r := ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example","owner":"mallory@x"}`, alice...)
+	// A new link is the creator's; it may not be made somebody else's.
+	wantError(t, ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example","owner":"mallory@x"}`, alice...), 403, links.Forbidden, "may not give go/a to mallory@x")
+	r := ts.do(t, "POST", "/api/v1/links", `{"name":"a","url":"https://a.example"}`, alice...)
 	if r.status != 201 || !strings.Contains(r.body, `"owner":"alice@x"`) {
 		t.Fatalf("create as alice: %d %s", r.status, r.body)
 	}
-	wantError(t, ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "belongs to alice@x")
-	wantError(t, ts.do(t, "DELETE", "/api/v1/links/a", "", bob...), 403, links.Forbidden, "only its owner")
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://evil.example"}`, bob...), 403, links.Forbidden, "is owned by alice@x")
+	wantError(t, ts.do(t, "DELETE", "/api/v1/links/a", "", bob...), 403, links.Forbidden, "only alice@x or an admin")
 	if r := ts.do(t, "PATCH", "/api/v1/links/a", `{"url":"https://a2.example"}`, alice...); r.status != 200 {
 		t.Fatalf("owner edit: %d %s", r.status, r.body)
 	}
@@ -487,7 +493,7 @@ func TestProxyAuthIgnoresUntrustedPeer(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ix := index.New(log)
 	h, err := web.New(web.Options{Links: &links.Service{Store: st, Index: ix, Enforce: true}, Index: ix,
-		Auth: &auth.Resolver{Proxy: true, Header: "X-Forwarded-Email", Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, Log: log})
+		Auth: &auth.Resolver{Mode: auth.ModeProxy, Header: "X-Forwarded-Email", Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,8 @@ type Store struct {
 	minBackoff, maxBackoff time.Duration
 	idlePing               time.Duration
 	listening              atomic.Bool
+
+	sqlstore.TokenSQL
 }
 
 // defaultConnectTimeout applies when the URL sets no connect_timeout, so
@@ -121,6 +123,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		},
 		Epoch: `'epoch'::timestamptz`,
 	}
+	s.TokenSQL = tokenSQL(db, s.dialect.Placeholder)
 	if opt.ReadOnly {
 		return s, nil
 	}

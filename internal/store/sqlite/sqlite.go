@@ -50,6 +50,7 @@ type Store struct {
 	wr      *sql.DB
 	dialect sqlstore.Dialect
 	skipped atomic.Int64
+	sqlstore.TokenSQL
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -116,6 +117,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		},
 		Epoch: "0",
 	}
+	s.TokenSQL = tokenSQL(rd, wr, s.dialect.Placeholder)
 	return s, nil
 }
 

@@ -20,6 +20,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestTokenConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) interface {
+		links.TokenStore
+		Close() error
+	} {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 func TestReopenKeepsLinks(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "test.db")

@@ -132,6 +132,13 @@ func (q *query) where(opt links.ListOptions, page bool) {
 	if opt.Owner != "" {
 		conds = append(conds, `lower(owner) = `+q.arg(strings.ToLower(opt.Owner)))
 	}
+	if len(opt.Owners) > 0 {
+		in := make([]string, len(opt.Owners))
+		for i, o := range opt.Owners {
+			in[i] = q.arg(o)
+		}
+		conds = append(conds, `owner IN (`+strings.Join(in, ", ")+`)`)
+	}
 	if c := opt.After; page && c != nil {
 		switch opt.Sort {
 		case links.SortClicks:
@@ -162,7 +169,7 @@ func (q *query) timeCol(s links.Sort) string {
 
 // List runs a links.List query: search by key (normalised like a name),
 // URL and description, case-insensitively, with LIKE's wildcards escaped;
-// filters by tags and owner; one page in the sort's order after opt.After.
+// filters by tags and owners; one page in the sort's order after opt.After.
 func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([]links.Link, error) {
 	q := &query{d: d}
 	q.b.WriteString(`SELECT ` + Columns + ` FROM links`)

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"UpdateMissing", testUpdateMissing},
 		{"Delete", testDelete},
 		{"ListSearchSort", testList},
+		{"ListByOwner", testListByOwner},
 		{"Each", testEach},
 		{"ImportUpsertAllOrNothing", testImport},
 		{"ImportWithoutStats", testImportWithoutStats},

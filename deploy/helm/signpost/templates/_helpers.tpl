@@ -161,4 +161,5 @@ JSON Schema cannot compare two values, so the range is in the schema and this he
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.enabled=true needs httpRoute.parentRefs: the Gateway (and listener) to attach the route to" }}
 {{- end }}
+{{- include "signpost.validateAuth" . }}
 {{- end }}

@@ -1,0 +1,97 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/signpost-go/signpost/internal/links"
+)
+
+// With ownership on, the audit log is the admins' (an admin's token needs
+// the admin scope), on the API and in the UI, whose footer offers it only
+// to them.
+func TestAuditForAdmins(t *testing.T) {
+	ts := newProxyServer(t, false)
+	root, bo := as("root@x"), as("bo@x")
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"docs","url":"https://docs.example"}`, bo...); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	_, readOnly := ts.newToken(t, root, `{"name":"ro","scopes":["links:read"]}`)
+	_, withAdmin := ts.newToken(t, root, `{"name":"audit","scopes":["links:read","admin"]}`)
+
+	wantError(t, ts.do(t, "GET", "/api/v1/audit", ""), 401, links.Unauthorized, "sign in")
+	wantError(t, ts.do(t, "GET", "/api/v1/audit", "", bo...), 403, links.Forbidden, "administrators")
+	wantError(t, ts.do(t, "GET", "/api/v1/audit", "", bearer(readOnly)...), 403, links.Forbidden, "lacks the admin scope")
+	for _, who := range [][]string{root, bearer(withAdmin)} {
+		a := decode[struct {
+			Changes []struct{ Action, Actor, Name string }
+		}](t, ts.do(t, "GET", "/api/v1/audit", "", who...))
+		if len(a.Changes) != 1 || a.Changes[0].Action != "create" || a.Changes[0].Actor != "bo@x" || a.Changes[0].Name != "docs" {
+			t.Fatalf("audit log for %v: %+v", who, a.Changes)
+		}
+	}
+
+	if r := ts.do(t, "GET", "/-/audit", "", root...); r.status != 200 || !strings.Contains(r.body, "docs") {
+		t.Fatalf("audit page for an admin: %d %.300s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/-/audit", "", bo...); r.status != 403 {
+		t.Fatalf("audit page for a user: %d", r.status)
+	}
+	for _, tt := range []struct {
+		who  []string
+		want bool
+	}{{root, true}, {bo, false}, {nil, false}} {
+		r := ts.do(t, "GET", "/-/", "", tt.who...)
+		if got := strings.Contains(r.body, `href="/-/audit"`); r.status != 200 || got != tt.want {
+			t.Errorf("home page for %v: %d, audit link %v, want %v", tt.who, r.status, got, tt.want)
+		}
+	}
+}
+
+// An API import takes the click counts and times in its lines only when an
+// admin asks (?stats=true); anyone else asking is refused before the body
+// is read, and nothing is imported.
+func TestImportStatsForAdmins(t *testing.T) {
+	ts := newProxyServer(t, false)
+	root, bo := as("root@x"), as("bo@x")
+	ndjson := func(name string) string {
+		return `{"name":"` + name + `","url":"https://` + name + `.example","clicks":42,"last_clicked_at":"2025-03-04T05:06:07Z","created_at":"2024-01-02T03:04:05Z"}` + "\n"
+	}
+	post := func(query, body string, who []string) response {
+		return ts.do(t, "POST", "/api/v1/import"+query, body, append([]string{"Content-Type", "application/x-ndjson"}, who...)...)
+	}
+	clicks := func(name string) (int64, string) {
+		t.Helper()
+		l := decode[struct {
+			Clicks    int64
+			CreatedAt string `json:"created_at"`
+		}](t, ts.do(t, "GET", "/api/v1/links/"+name, ""))
+		return l.Clicks, l.CreatedAt
+	}
+
+	wantError(t, post("?stats=true", ndjson("a"), bo), 403, links.Forbidden, "only admins may import click counts")
+	if r := ts.do(t, "GET", "/api/v1/links/a", ""); r.status != 404 {
+		t.Fatalf("a refused import stored a line: %d %s", r.status, r.body)
+	}
+	_, write := ts.newToken(t, root, `{"name":"w","scopes":["links:write"]}`)
+	wantError(t, post("?stats=true", ndjson("a"), bearer(write)), 403, links.Forbidden, "lacks the admin scope")
+	wantError(t, post("?stats=maybe", ndjson("a"), root), 400, links.Invalid, "stats must be true or false")
+	wantError(t, post("?statistics=true", ndjson("a"), root), 400, links.Invalid, "unknown query parameter")
+
+	if r := post("?stats=true", ndjson("a"), root); r.status != 200 {
+		t.Fatalf("admin import with stats: %d %s", r.status, r.body)
+	}
+	if n, created := clicks("a"); n != 42 || created != "2024-01-02T03:04:05Z" {
+		t.Fatalf("admin import with stats: %d clicks, created %s", n, created)
+	}
+	for _, who := range [][]string{root, bo} {
+		name := "plain" + who[1][:2]
+		if r := post("", ndjson(name), who); r.status != 200 {
+			t.Fatalf("import without stats by %v: %d %s", who, r.status, r.body)
+		}
+		if n, created := clicks(name); n != 0 || created == "2024-01-02T03:04:05Z" {
+			t.Fatalf("import without stats by %v: %d clicks, created %s", who, n, created)
+		}
+	}
+}
