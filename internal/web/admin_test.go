@@ -95,3 +95,60 @@ func TestImportStatsForAdmins(t *testing.T) {
 		}
 	}
 }
+
+// The history and deleted pages offer restore only to those who may
+// restore (an edit of the link, live or as it was deleted), and tell the
+// others why; the refusal itself is the service's.
+func TestRestoreButtonsFollowOwnership(t *testing.T) {
+	ts := newProxyServer(t, false)
+	ana, bo, root := as("ana@x"), as("bo@x"), as("root@x")
+	for _, name := range []string{"mine", "gone"} {
+		if r := ts.do(t, "POST", "/api/v1/links", `{"name":"`+name+`","url":"https://`+name+`.example/v1"}`, ana...); r.status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+		if r := ts.do(t, "PATCH", "/api/v1/links/"+name, `{"url":"https://`+name+`.example/v2"}`, ana...); r.status != 200 {
+			t.Fatalf("update %s: %d %s", name, r.status, r.body)
+		}
+	}
+	if r := ts.do(t, "DELETE", "/api/v1/links/gone", "", ana...); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	const button = "Restore this version"
+	for _, tt := range []struct {
+		who     []string
+		path    string
+		restore bool
+	}{
+		{ana, "/-/links/mine/history", true},
+		{root, "/-/links/mine/history", true},
+		{bo, "/-/links/mine/history", false},
+		{nil, "/-/links/mine/history", false},
+		{ana, "/-/links/gone/history", true},
+		{bo, "/-/links/gone/history", false},
+	} {
+		r := ts.do(t, "GET", tt.path, "", tt.who...)
+		if r.status != 200 || strings.Contains(r.body, button) != tt.restore {
+			t.Errorf("%s for %v: %d, restore offered %v, want %v", tt.path, tt.who, r.status, !tt.restore, tt.restore)
+		}
+		if !tt.restore && !strings.Contains(r.body, `id="cannot-restore"`) {
+			t.Errorf("%s for %v does not say why there is no restore", tt.path, tt.who)
+		}
+	}
+	for _, tt := range []struct {
+		who     []string
+		restore bool
+	}{{ana, true}, {root, true}, {bo, false}} {
+		r := ts.do(t, "GET", "/-/deleted", "", tt.who...)
+		if r.status != 200 || !strings.Contains(r.body, "go/gone") || strings.Contains(r.body, "Restore go/gone") != tt.restore {
+			t.Errorf("deleted page for %v: %d, restore offered %v, want %v", tt.who, r.status, !tt.restore, tt.restore)
+		}
+	}
+	// The form is refused all the same when posted by someone who may not.
+	r := ts.do(t, "POST", "/-/links/gone/restore", "version=1", formHdr(bo)...)
+	if r.status != 403 || !strings.Contains(r.body, "owned by ana@x") {
+		t.Fatalf("restore form by a stranger: %d %.300s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/api/v1/links/gone", ""); r.status != 404 {
+		t.Fatalf("the refused restore brought it back: %d", r.status)
+	}
+}

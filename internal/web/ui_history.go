@@ -64,17 +64,27 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, next := nextSeq(cs, uiPage)
-	cur, err := s.opt.Links.Get(ctx, principal(r), name)
+	p := principal(r)
+	cur, err := s.opt.Links.Get(ctx, p, name)
 	live := err == nil
 	if err != nil && links.ErrorCode(err) != links.NotFound {
 		s.errPage(w, r, err)
 		return
 	}
+	// Restore buttons only for those who may use them (the rules of an
+	// edit: of the live link, or of the deleted one as it was); others
+	// are told why.
+	var editErr error
+	if live {
+		editErr = s.opt.Links.MayEdit(p, cur)
+	} else if ds, err := s.opt.Links.Deleted(ctx, p, links.DeletedQuery{Key: links.Normalize(name), Limit: 1}); err == nil && len(ds) == 1 {
+		editErr = s.mayRestore(p, ds[0])
+	}
 	entries := make([]historyEntry, 0, len(cs)+1)
 	for _, c := range cs {
 		e := historyEntry{Change: c, Rows: diffRows(c.Before, c.After), Values: c.After}
 		e.Current = live && c.LinkID == cur.ID && c.Version == cur.Version
-		e.CanRestore = c.After != nil && !e.Current
+		e.CanRestore = editErr == nil && c.After != nil && !e.Current
 		entries = append(entries, e)
 	}
 	// The version before the oldest change, when history began after it
@@ -83,9 +93,12 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 	if last := len(cs) - 1; next == "" && last >= 0 && cs[last].Before != nil {
 		c := cs[last]
 		entries = append(entries, historyEntry{Change: links.Change{LinkID: c.LinkID, Version: c.Version - 1, Name: c.Before.Name},
-			Values: c.Before, Untracked: true, CanRestore: true})
+			Values: c.Before, Untracked: true, CanRestore: editErr == nil})
 	}
 	data := map[string]any{"Name": name, "Live": live, "Entries": entries, "Next": next}
+	if editErr != nil {
+		data["CannotEdit"] = links.ErrorMessage(editErr)
+	}
 	if live {
 		data["Link"] = cur
 	} else if len(cs) > 0 {
@@ -117,7 +130,28 @@ func (s *Server) deletedPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs, next := nextSeq(cs, uiPage)
-	s.render(w, r, http.StatusOK, "deleted", map[string]any{"Deleted": cs, "Next": next})
+	p := principal(r)
+	entries := make([]deletedEntry, len(cs))
+	for i, c := range cs {
+		entries[i] = deletedEntry{Change: c, CanRestore: s.mayRestore(p, c) == nil}
+	}
+	s.render(w, r, http.StatusOK, "deleted", map[string]any{"Deleted": entries, "Next": next})
+}
+
+// deletedEntry is one deleted link on the deleted page.
+type deletedEntry struct {
+	links.Change
+	CanRestore bool
+}
+
+// mayRestore is whether p may bring back the link that deletion del
+// removed: an edit of the link as it was.
+func (s *Server) mayRestore(p links.Principal, del links.Change) error {
+	var owner string
+	if del.Before != nil {
+		owner = del.Before.Owner
+	}
+	return s.opt.Links.MayEdit(p, links.Link{Name: del.Name, Key: del.Key, Owner: owner})
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
