@@ -448,3 +448,33 @@ func TestOIDCRequireLogin(t *testing.T) {
 		t.Fatalf("anonymous API: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// A link whose target depends on who asks (.User) sends a browser that is
+// not signed in through sign-in and on to its target for that user.
+func TestOIDCUserLinkSignsIn(t *testing.T) {
+	issuer := oidcIssuer(t)
+	st, ix := newStore(t)
+	target := newTargetServer(t)
+	if err := st.Import(context.Background(), []links.Link{{Name: "me", Key: "me", URL: target.URL + "/people/{{.User}}"}}, links.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	a := newOIDCReplica(t, st, ix, oidcOptions{issuer: issuer, keys: testKey})
+	waitReady(t, a.oidc, 10*time.Second)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(a.URL + "/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/-/login?return="+url.QueryEscape("/me") {
+		t.Fatalf("anonymous .User link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c := browserClient(t)
+	p := signIn(t, c, a.URL, "cy@example.com", "/me")
+	if p.status != 200 || p.url.String() != target.URL+"/people/cy@example.com" {
+		t.Fatalf("after sign-in: %d %s", p.status, p.url)
+	}
+}

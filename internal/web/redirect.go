@@ -58,7 +58,9 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	loc, err := e.Target.Expand(r.Context(), rest, r.URL.RawQuery, who.User)
 	if links.ErrorCode(err) == links.Unauthorized {
-		s.errorPage(w, r, http.StatusUnauthorized, "go/"+e.Link.Name+" leads somewhere that depends on who you are: "+links.ErrorMessage(err))
+		// A browser that is not signed in goes through sign-in and back,
+		// when this server signs people in (refuse); else a 401 page.
+		s.refuse(w, r, links.Errorf(links.Unauthorized, "go/%s leads somewhere that depends on who you are: %s", e.Link.Name, links.ErrorMessage(err)))
 		return
 	}
 	if err != nil {
