@@ -358,7 +358,7 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 		return resp.StatusCode, resp.Header.Get("Location") + string(b)
 	}
 	time.Sleep(200 * time.Millisecond) // a few failed attempts
-	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "sign-in is unavailable") {
+	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "Sign-in is unavailable") {
 		t.Fatalf("sign-in while the issuer is down: %d %s", code, body)
 	}
 	if code, loc := get("/docs"); code != 302 || loc != "https://docs.example" {

@@ -83,6 +83,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, name string) {
-	data := map[string]any{"Name": name, "Valid": links.ValidateName(name) == nil}
+	data := map[string]any{"Name": name, "Valid": links.ValidateName(name) == nil,
+		"F": linkForm{Form: formValues{Name: name}, Short: true, Focus: "url"}}
 	s.render(w, r, http.StatusNotFound, "notfound", data)
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -91,8 +92,8 @@ func New(opt Options) (*Server, error) {
 	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders(), importing: make(chan struct{}, 1)}
 	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
 		"tags": links.TagList, "rev": func(l links.Link) string { return l.Rev().String() },
-		"prev": func(v int64) int64 { return v - 1 }}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+		"prev": func(v int64) int64 { return v - 1 }, "has": slices.Contains[[]links.Scope]}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/form.html")
 	if err != nil {
 		return nil, err
 	}

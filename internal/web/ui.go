@@ -37,7 +37,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.render(w, r, status, "error", map[string]any{"Status": status, "StatusText": http.StatusText(status), "Message": msg})
+	s.render(w, r, status, "error", map[string]any{"Status": status, "StatusText": http.StatusText(status), "Message": sentence(msg)})
 }
 
 func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
@@ -207,7 +207,8 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}, "Owners": principal(r).Owners()})
+	f := formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}
+	s.render(w, r, http.StatusOK, "new", map[string]any{"F": newLinkForm(f, formError{}, principal(r).Owners(), false)})
 }
 
 // needSignIn sends a browser that is not signed in through sign-in and
@@ -236,7 +237,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 		if errors.As(err, &mbe) {
 			return formValues{}, links.Input{}, links.Errorf(links.TooLarge, "the form is larger than %d KiB", maxJSONBody>>10)
 		}
-		return formValues{}, links.Input{}, links.Errorf(links.Invalid, "the form could not be read: %v", err)
+		return formValues{}, links.Input{}, links.Wrap(err, links.Invalid, "the form could not be read; send it from this site's pages")
 	}
 	f := formValues{
 		Name:        r.PostFormValue("name"),
@@ -280,7 +281,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.logErr(r, err)
 		errorHeaders(w, err)
-		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err), "Owners": principal(r).Owners()})
+		s.render(w, r, statusOf(err), "new", map[string]any{"F": newLinkForm(f, s.formErrorOf(r, err, f.Name), principal(r).Owners(), false)})
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?created=1", http.StatusSeeOther)
@@ -304,7 +305,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		f.Owner = p.User
 	}
 	q := r.URL.Query()
-	data := s.linkData(p, l, f, map[string]any{
+	data := s.linkData(p, l, f, formError{}, map[string]any{
 		"IDN":     idnOf(l.URL),
 		"Created": q.Has("created"), "Saved": q.Has("saved"), "Restored": q.Get("restored"),
 	})
@@ -318,13 +319,16 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 
 // linkData is what the link page shows: the edit and delete forms only to
 // those who may use them, and to others why not.
-func (s *Server) linkData(p links.Principal, l links.Link, f formValues, data map[string]any) map[string]any {
+func (s *Server) linkData(p links.Principal, l links.Link, f formValues, fe formError, data map[string]any) map[string]any {
 	data["Link"], data["Form"] = l, f
 	if err := s.opt.Links.MayEdit(p, l); err != nil {
-		data["CannotEdit"] = links.ErrorMessage(err)
+		data["CannotEdit"] = sentence(links.ErrorMessage(err))
 		data["SignInToEdit"] = s.opt.OIDC != nil && p.Anonymous()
+		if fe.Message != "" { // refused as a whole: no form to show it in
+			data["F"] = linkForm{Err: formError{Message: fe.Message}}
+		}
 	} else {
-		data["Owners"] = p.Owners()
+		data["F"] = newLinkForm(f, fe, p.Owners(), true)
 		data["AsAdmin"] = s.opt.Links.Enforce && l.Owner != "" && !p.Owns(l.Owner)
 	}
 	return data
@@ -360,17 +364,18 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			s.errPage(w, r, err)
 			return
 		}
-		data := s.linkData(p, cur, f, map[string]any{"Error": links.ErrorMessage(err)})
 		status := statusOf(err)
+		var data map[string]any
 		if links.ErrorCode(err) == links.Stale {
 			// Show what the other person changed and keep this edit in the
 			// form, now based on the current version: saving again is a
 			// decision taken with their change in view.
-			data["Stale"] = s.staleView(r, cur, formRev(f.Version), f)
-			data["Error"] = nil
+			stale := s.staleView(r, cur, formRev(f.Version), f)
 			f.Version = cur.Rev().String()
-			data["Form"] = f
+			data = s.linkData(p, cur, f, formError{}, map[string]any{"Stale": stale})
 			status = http.StatusConflict
+		} else {
+			data = s.linkData(p, cur, f, s.formErrorOf(r, err, f.Name), map[string]any{})
 		}
 		s.render(w, r, status, "link", data)
 		return
@@ -394,7 +399,7 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 	if links.ErrorCode(err) == links.Stale {
 		cur, gerr := s.opt.Links.Get(r.Context(), p, name)
 		if gerr == nil {
-			s.render(w, r, http.StatusConflict, "link", s.linkData(p, cur, formOf(cur), map[string]any{
+			s.render(w, r, http.StatusConflict, "link", s.linkData(p, cur, formOf(cur), formError{}, map[string]any{
 				"Stale": s.staleView(r, cur, match[0], formOf(cur)), "StaleDelete": true}))
 			return
 		}
