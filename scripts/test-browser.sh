@@ -17,9 +17,16 @@
 # and, through the test OpenID provider (scripts/test-oidc.sh): signing in on
 # the provider's login page, creating a group's link, signing out and seeing
 # edit refused, a second member of the group editing it, an admin editing it.
+# Every page, signed in and out, passes axe-core's audit in light and dark
+# mode and fits a 390px phone, with names, URLs and descriptions at their
+# limits.
+#
+# axe-core comes from the npm registry (the package's own axe.min.js), installed
+# once into the tools cache beside $SIGNPOST_TOOLS_BIN.
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
+#   SIGNPOST_TEST_AXE          axe.min.js to use (default: the cached npm package)
 #   SIGNPOST_TEST_SCREENSHOTS  a directory: save PNGs of the pages there
 #
 # Exits non-zero when the test fails or was skipped.
@@ -40,6 +47,23 @@ if [[ ! -x $SIGNPOST_TEST_CHROMIUM ]]; then
 fi
 # Debian's wrapper script prints a harmless shell warning; the version line is last.
 echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
+
+# axe-core from npm, cached; the test fails under CI=true without it.
+AXE_VERSION=4.14.1
+if [[ -z ${SIGNPOST_TEST_AXE:-} ]]; then
+	tools=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
+	axe_dir=$(dirname "$tools")/npm/axe-core-$AXE_VERSION
+	SIGNPOST_TEST_AXE=$axe_dir/node_modules/axe-core/axe.min.js
+	if [[ ! -s $SIGNPOST_TEST_AXE ]]; then
+		command -v npm >/dev/null || apt_install nodejs npm
+		echo "test-browser: npm install axe-core@$AXE_VERSION into $axe_dir" >&2
+		mkdir -p "$axe_dir"
+		npm install --prefix "$axe_dir" --no-audit --no-fund --ignore-scripts --no-save --no-package-lock \
+			--loglevel=error "axe-core@$AXE_VERSION" >&2
+	fi
+fi
+export SIGNPOST_TEST_AXE
+echo "test-browser: axe-core $(sed -n 's/^ *"version": "\([0-9.]*\)".*/\1/p' "$(dirname "$SIGNPOST_TEST_AXE")/package.json" | head -n 1) ($SIGNPOST_TEST_AXE)"
 
 # The sign-in scenarios go through the test OpenID provider.
 . scripts/test-oidc.sh
