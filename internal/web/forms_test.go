@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/signpost-go/signpost/internal/web"
 )
 
 // element is one element of a page, found by its id.
@@ -211,5 +213,38 @@ func TestTokenFormErrorsAtTheField(t *testing.T) {
 				t.Errorf("the scope %s asked for is not kept", w)
 			}
 		})
+	}
+}
+
+// The help page's hostname tip says how to reach go/ when the service is
+// not on its scheme's own port: a host name carries none.
+func TestHelpAccountsForThePort(t *testing.T) {
+	for _, tt := range []struct {
+		public string
+		want   string // "" : no port tip
+	}{
+		{"http://go:8080", `type <code>go:8080/name</code> (the home page is <a href="http://go:8080/">http://go:8080/</a>)`},
+		{"https://go.corp.example:8443", `<a href="https://go:8443/">https://go:8443/</a>). For plain <code>go/name</code>, Signpost has to answer on port 443`},
+		{"http://go", ""},
+		{"http://go:80", ""},
+		{"https://go.corp.example", ""},
+	} {
+		ts := newTestServer(t, false, func(o *web.Options) { o.PublicURL = tt.public })
+		body := ts.do(t, "GET", "/-/help", "").body
+		tip := byID(t, body)["port-tip"]
+		switch {
+		case tt.want == "" && tip.text != "":
+			t.Errorf("PUBLIC_URL=%s: a port tip: %q", tt.public, tip.text)
+		case tt.want != "" && !strings.Contains(body, tt.want):
+			t.Errorf("PUBLIC_URL=%s: the tip %q lacks %q", tt.public, tip.text, tt.want)
+		case tt.want != "" && !strings.Contains(tip.text, "docs/runbooks.md"):
+			t.Errorf("PUBLIC_URL=%s: the tip does not point to the runbook", tt.public)
+		}
+	}
+	// Without PUBLIC_URL, the port the browser used.
+	ts := newTestServer(t, false)
+	_, port, _ := strings.Cut(strings.TrimPrefix(ts.URL, "http://"), ":")
+	if body := ts.do(t, "GET", "/-/help", "").body; !strings.Contains(body, "<code>go:"+port+"/name</code>") {
+		t.Errorf("the tip does not name the port %s the page was fetched from", port)
 	}
 }

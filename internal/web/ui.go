@@ -426,7 +426,15 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		base = "http://go"
 	}
-	s.render(w, r, http.StatusOK, "help", map[string]any{"Base": base})
+	data := map[string]any{"Base": base}
+	// A host name carries no port: when this server is not on the
+	// scheme's own port, go/name alone does not reach it.
+	if u, err := url.Parse(base); err == nil {
+		if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+			data["Port"], data["Scheme"] = p, u.Scheme
+		}
+	}
+	s.render(w, r, http.StatusOK, "help", data)
 }
 
 func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
