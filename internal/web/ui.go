@@ -32,8 +32,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h["Referrer-Policy"] = s.hdr.referrer // also for the pages the redirect route renders
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.writePage(w, r, status, buf.Bytes())
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
@@ -506,7 +505,10 @@ func scheme(r *http.Request) string {
 	return "http"
 }
 
+// static serves the static files (assets.go); anything else under
+// /-/static/ is a plain 404, as for any missing file.
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	s.assets.ServeHTTP(w, r)
+	if !s.assets.serve(w, r, strings.TrimPrefix(r.URL.Path, "/-/static/")) {
+		http.NotFound(w, r)
+	}
 }
