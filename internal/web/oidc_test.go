@@ -304,7 +304,7 @@ func TestOIDCRefusals(t *testing.T) {
 	}
 	// A callback that does not match the sign-in this browser started.
 	c := browserClient(t)
-	if p := fetch(t, c, "GET", a.URL+"/-/auth/callback?state=x&code=y", nil); p.status != 400 {
+	if p := fetch(t, c, "GET", a.URL+"/-/auth/callback?state=x&code=y", nil); p.status != 400 || !strings.Contains(p.body, "took longer than 10 minutes: sign in again.") {
 		t.Errorf("callback without a sign-in in progress: %d", p.status)
 	}
 	p := fetch(t, c, "GET", a.URL+"/-/login", nil) // now one is in progress
