@@ -22,7 +22,7 @@
 # limits.
 #
 # axe-core comes from the npm registry (the package's own axe.min.js), installed
-# once into the tools cache beside $SIGNPOST_TOOLS_BIN.
+# once into the tools cache by scripts/install-axe.sh.
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -48,22 +48,14 @@ fi
 # Debian's wrapper script prints a harmless shell warning; the version line is last.
 echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
 
-# axe-core from npm, cached; the test fails under CI=true without it.
-AXE_VERSION=4.14.1
+# axe-core from npm, cached (scripts/install-axe.sh); the test fails under
+# CI=true without it.
 if [[ -z ${SIGNPOST_TEST_AXE:-} ]]; then
-	tools=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
-	axe_dir=$(dirname "$tools")/npm/axe-core-$AXE_VERSION
-	SIGNPOST_TEST_AXE=$axe_dir/node_modules/axe-core/axe.min.js
-	if [[ ! -s $SIGNPOST_TEST_AXE ]]; then
-		command -v npm >/dev/null || apt_install nodejs npm
-		echo "test-browser: npm install axe-core@$AXE_VERSION into $axe_dir" >&2
-		mkdir -p "$axe_dir"
-		npm install --prefix "$axe_dir" --no-audit --no-fund --ignore-scripts --no-save --no-package-lock \
-			--loglevel=error "axe-core@$AXE_VERSION" >&2
-	fi
+	command -v npm >/dev/null || apt_install npm
+	SIGNPOST_TEST_AXE=$(scripts/install-axe.sh)
 fi
 export SIGNPOST_TEST_AXE
-echo "test-browser: axe-core $(sed -n 's/^ *"version": "\([0-9.]*\)".*/\1/p' "$(dirname "$SIGNPOST_TEST_AXE")/package.json" | head -n 1) ($SIGNPOST_TEST_AXE)"
+echo "test-browser: axe-core at $SIGNPOST_TEST_AXE"
 
 # The sign-in scenarios go through the test OpenID provider.
 . scripts/test-oidc.sh
