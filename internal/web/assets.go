@@ -84,7 +84,14 @@ func loadAssets(fsys fs.FS) (*assets, error) {
 		if f.ctype == "" {
 			f.ctype = "application/octet-stream"
 		}
-		if f.br, err = compressBrotli(b, brotli.BestCompression, 0); err != nil {
+		// A window just large enough for the file compresses it as well as
+		// the default (4 MiB) does, in less time and memory: start-up
+		// stays a few tens of milliseconds.
+		lgwin := 16
+		for lgwin < 24 && 1<<lgwin < len(b) {
+			lgwin++
+		}
+		if f.br, err = compressBrotli(b, brotli.BestCompression, lgwin); err != nil {
 			return err
 		}
 		if f.gz, err = compressGzip(b, gzip.BestCompression); err != nil {
