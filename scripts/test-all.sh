@@ -8,7 +8,8 @@
 #   2. every Go test, with PostgreSQL, Chromium and the test OpenID provider
 #      (tools/testoidc, scripts/test-oidc.sh) available (so the conformance
 #      suite runs on both backends, the replica and outage tests, sign-in
-#      through a real provider and the real-browser tests run) and the
+#      through a real provider and the real-browser tests run, with axe-core
+#      from npm auditing every page, scripts/install-axe.sh) and the
 #      release binaries of all five platforms and UPX checked, then the core
 #      packages under -race; with CI=true a test that skips fails the stage
 #      (scripts/noskip)
@@ -91,6 +92,9 @@ gotest() {
 
 gotests() {
 	export SIGNPOST_TEST_CHROMIUM=${SIGNPOST_TEST_CHROMIUM:-/usr/bin/chromium}
+	# axe-core for the browser tests' accessibility audit (npm, cached).
+	SIGNPOST_TEST_AXE=${SIGNPOST_TEST_AXE:-$(scripts/install-axe.sh)} || return 1
+	export SIGNPOST_TEST_AXE
 	# The release binaries of every platform, and the UPX copy.
 	local upx
 	upx=$(scripts/install-upx.sh) || return 1

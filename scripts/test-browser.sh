@@ -17,9 +17,16 @@
 # and, through the test OpenID provider (scripts/test-oidc.sh): signing in on
 # the provider's login page, creating a group's link, signing out and seeing
 # edit refused, a second member of the group editing it, an admin editing it.
+# Every page, signed in and out, passes axe-core's audit in light and dark
+# mode and fits a 390px phone, with names, URLs and descriptions at their
+# limits.
+#
+# axe-core comes from the npm registry (the package's own axe.min.js), installed
+# once into the tools cache by scripts/install-axe.sh.
 #
 # Environment:
 #   SIGNPOST_TEST_CHROMIUM     the browser binary (default /usr/bin/chromium)
+#   SIGNPOST_TEST_AXE          axe.min.js to use (default: the cached npm package)
 #   SIGNPOST_TEST_SCREENSHOTS  a directory: save PNGs of the pages there
 #
 # Exits non-zero when the test fails or was skipped.
@@ -40,6 +47,15 @@ if [[ ! -x $SIGNPOST_TEST_CHROMIUM ]]; then
 fi
 # Debian's wrapper script prints a harmless shell warning; the version line is last.
 echo "test-browser: $("$SIGNPOST_TEST_CHROMIUM" --version 2>/dev/null | tail -n 1)"
+
+# axe-core from npm, cached (scripts/install-axe.sh); the test fails under
+# CI=true without it.
+if [[ -z ${SIGNPOST_TEST_AXE:-} ]]; then
+	command -v npm >/dev/null || apt_install npm
+	SIGNPOST_TEST_AXE=$(scripts/install-axe.sh)
+fi
+export SIGNPOST_TEST_AXE
+echo "test-browser: axe-core at $SIGNPOST_TEST_AXE"
 
 # The sign-in scenarios go through the test OpenID provider.
 . scripts/test-oidc.sh

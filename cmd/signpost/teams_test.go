@@ -33,7 +33,7 @@ func TestServeOIDCIssuerDown(t *testing.T) {
 		t.Fatalf("/readyz with the issuer down = %d %s", resp.StatusCode, body)
 	}
 	resp, body := mustDo(t, "GET", a.URL+"/-/login", "")
-	if resp.StatusCode != 503 || !strings.Contains(body, "sign-in is unavailable") {
+	if resp.StatusCode != 503 || !strings.Contains(body, "Sign-in is unavailable") {
 		t.Fatalf("/-/login with the issuer down = %d %s", resp.StatusCode, body)
 	}
 	// Anonymous writes need a sign-in; reads do not.

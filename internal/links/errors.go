@@ -34,7 +34,11 @@ const (
 type Error struct {
 	Code    Code
 	Message string
-	Err     error // the cause, for logs; never shown
+	// Field is the input the error is about ("name", "url",
+	// "description", "owner", "tags"; a token's "name", "scopes",
+	// "expires"), so that a form can show it there; "" for none.
+	Field string
+	Err   error // the cause, for logs; never shown
 }
 
 func (e *Error) Error() string {
@@ -67,6 +71,28 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return Internal
+}
+
+// ErrorField returns the Field of the first *Error in err's chain: the
+// input err is about, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// inField returns err about field: a copy of its *Error with Field set,
+// unless it names a field already (or is no *Error).
+func inField(field string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "" {
+		return err
+	}
+	c := *e
+	c.Field = field
+	return &c
 }
 
 // ErrorMessage returns the user-facing message of err: the *Error's message,

@@ -270,7 +270,7 @@ func TestValidateRefusesSpoofing(t *testing.T) {
 func TestValidateNameQuotesCharacters(t *testing.T) {
 	for name, msg := range map[string]string{
 		"café":                         `name "café" contains 'é'`,
-		"a\u202eb":                     `contains '\u202e'`,
+		"a\u202eb":                     `contains the invisible character U+202E`,
 		"a" + strings.Repeat("é", 59):  "", // 119 bytes but 60 characters: the character is the problem
 		strings.Repeat("é", 101):       "name is 101 characters long",
 		"ok" + strings.Repeat("x", 99): "name is 101 characters long",

@@ -1,6 +1,8 @@
 package links
 
 import (
+	"fmt"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -61,12 +63,27 @@ func ValidateName(name string) error {
 		if i == 0 {
 			return Errorf(Invalid, "name %q must start with a letter, digit or '_'", name)
 		}
-		return Errorf(Invalid, "name %q contains %q; use letters, digits, '-', '_' and '.'", name, r)
+		return Errorf(Invalid, "name %q contains %s; use letters, digits, '-', '_' and '.'", name, describeRune(r))
 	}
 	if reserved[Normalize(name)] {
 		return Errorf(Invalid, "name %q is reserved", name)
 	}
 	return nil
+}
+
+// describeRune names a character as a person reads it: 'é', a space, or
+// the invisible character U+202E (not Go's '\u202e').
+func describeRune(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case r == utf8.RuneError:
+		return "a byte that is not UTF-8"
+	case unicode.IsPrint(r):
+		return "'" + string(r) + "'"
+	default:
+		return fmt.Sprintf("the invisible character %U", r)
+	}
 }
 
 func isAlnum(c byte) bool {

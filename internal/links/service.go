@@ -123,17 +123,17 @@ func (s *Service) committed(ctx, wctx context.Context, err error, key string, do
 // parsed target.
 func Validate(l Link) (*Target, error) {
 	if err := ValidateName(l.Name); err != nil {
-		return nil, err
+		return nil, inField("name", err)
 	}
 	t, err := ValidateTarget(l.URL)
 	if err != nil {
-		return nil, err
+		return nil, inField("url", err)
 	}
 	if err := validateText("description", l.Description, MaxDescriptionLen); err != nil {
-		return nil, err
+		return nil, inField("description", err)
 	}
 	if err := ValidateOwner(l.Owner); err != nil {
-		return nil, err
+		return nil, inField("owner", err)
 	}
 	return t, nil
 }
@@ -254,7 +254,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, erro
 		l.Owner = p.User
 	}
 	if err := s.mayGive(p, Link{Name: l.Name}, l.Owner); err != nil {
-		return Link{}, err
+		return Link{}, inField("owner", err)
 	}
 	if _, err := Validate(l); err != nil {
 		return Link{}, err
@@ -272,7 +272,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, erro
 		// first time, not 409. Nothing changed, so nothing is logged.
 		cur, gerr := s.Store.Get(ctx, l.Key)
 		if gerr != nil || !SameValues(cur, l) {
-			return Link{}, err
+			return Link{}, inField("name", err) // the name is taken
 		}
 		return cur, s.publish(ctx, &cur, cur.Key)
 	default:
@@ -346,7 +346,7 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	}
 	if l.Owner != cur.Owner {
 		if err := s.mayGive(p, cur, l.Owner); err != nil {
-			return Link{}, "", err
+			return Link{}, "", inField("owner", err)
 		}
 	}
 	if _, err := Validate(l); err != nil {
@@ -382,6 +382,9 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
 	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: p.User, Action: action}), key, l)
+	if ErrorCode(err) == Conflict {
+		return Link{}, "", inField("name", err) // renamed to a name that is taken
+	}
 	if err != nil {
 		// Only a write that was at the version it expected can have
 		// committed: the stored link is then its next version.
@@ -738,7 +741,7 @@ func apply(l *Link, in Input) error {
 	if in.Tags != nil {
 		tags, err := NormalizeTags(*in.Tags)
 		if err != nil {
-			return err
+			return inField("tags", err)
 		}
 		l.Tags = tags
 	}

@@ -3,6 +3,7 @@ package links
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -28,9 +29,9 @@ func NormalizeTags(in []string) (string, error) {
 			if !isAlnum(t[0]) {
 				return "", Errorf(Invalid, "tag %q must start with a letter or digit", t)
 			}
-			for i := 0; i < len(t); i++ {
-				if c := t[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-					return "", Errorf(Invalid, "tag %q contains %q; use letters, digits, '-', '_' and '.'", t, rune(c))
+			for _, r := range t {
+				if r >= utf8.RuneSelf || !isAlnum(byte(r)) && r != '-' && r != '_' && r != '.' {
+					return "", Errorf(Invalid, "tag %q contains %s; use letters, digits, '-', '_' and '.'", t, describeRune(r))
 				}
 			}
 			out = append(out, t)

@@ -136,7 +136,7 @@ func ValidateTarget(raw string) (*Target, error) {
 	}
 	for _, d := range []TemplateData{{user: "user@example.com"}, {Path: "a/b", Query: "x=1", user: "user@example.com", Now: time.Now().UTC()}} {
 		if _, err := t.expandTemplate(context.Background(), d); err != nil {
-			return nil, Errorf(Invalid, "url template does not run: %s", ErrorMessage(err))
+			return nil, Errorf(Invalid, "url template does not run: %s", strings.TrimPrefix(ErrorMessage(err), "url template failed: "))
 		}
 	}
 	return t, nil
@@ -187,7 +187,12 @@ func checkURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, Errorf(Invalid, "url is malformed: %s", strings.TrimPrefix(err.Error(), "parse "))
+		// url.Parse's own error repeats the URL in Go's quoting: keep its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, Errorf(Invalid, "url %.200q is malformed: %s", raw, err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":

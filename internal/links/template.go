@@ -199,8 +199,23 @@ func (c *checker) compile(p string) error {
 	return nil
 }
 
+// trimTemplateErr keeps what text/template's error says about the
+// template, without its Go framing: "template: url:1:20: executing "url"
+// at <.Nope>: can't evaluate field Nope in type links.TemplateData"
+// becomes "<.Nope>: there is no field Nope (a template sees .Path, .Query,
+// .User and .Now)".
 func trimTemplateErr(err error) string {
-	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "url:")
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "url:")
+	// The position (line:column): a URL template is one line.
+	if i := strings.Index(msg, ": "); i > 0 && strings.Trim(msg[:i], "0123456789:") == "" {
+		msg = msg[i+2:]
+	}
+	msg = strings.TrimPrefix(msg, `executing "url" at `)
+	if i := strings.Index(msg, "can't evaluate field "); i >= 0 {
+		field, _, _ := strings.Cut(msg[i+len("can't evaluate field "):], " ")
+		msg = msg[:i] + "there is no field " + field + " (a template sees .Path, .Query, .User and .Now)"
+	}
+	return msg
 }
 
 // runner is a clone of a target's template whose functions account for

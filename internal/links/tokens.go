@@ -101,19 +101,19 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, in TokenInput) (
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
 	case in.Name == "":
-		return NewToken{}, Errorf(Invalid, "a token needs a name")
+		return NewToken{}, inField("name", Errorf(Invalid, "a token needs a name"))
 	case len(in.Name) > MaxTokenNameLen || !utf8.ValidString(in.Name):
-		return NewToken{}, Errorf(Invalid, "a token name is at most %d bytes of UTF-8", MaxTokenNameLen)
+		return NewToken{}, inField("name", Errorf(Invalid, "a token name is at most %d bytes of UTF-8", MaxTokenNameLen))
 	case len(in.Scopes) == 0:
-		return NewToken{}, Errorf(Invalid, "a token needs at least one scope: %s", scopeList())
+		return NewToken{}, inField("scopes", Errorf(Invalid, "a token needs at least one scope: %s", scopeList()))
 	}
 	var scopes []Scope
 	for _, sc := range in.Scopes {
 		if !slices.Contains(Scopes, sc) {
-			return NewToken{}, Errorf(Invalid, "unknown scope %q; scopes are %s", sc, scopeList())
+			return NewToken{}, inField("scopes", Errorf(Invalid, "unknown scope %q; scopes are %s", sc, scopeList()))
 		}
 		if sc == ScopeAdmin && !p.IsAdmin() {
-			return NewToken{}, Errorf(Forbidden, "only admins may make tokens with the %s scope", ScopeAdmin)
+			return NewToken{}, inField("scopes", Errorf(Forbidden, "only admins may make tokens with the %s scope", ScopeAdmin))
 		}
 		if !slices.Contains(scopes, sc) {
 			scopes = append(scopes, sc)
@@ -121,7 +121,7 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, in TokenInput) (
 	}
 	now := s.now()
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
-		return NewToken{}, Errorf(Invalid, "expires_at %s is in the past", in.ExpiresAt.UTC().Format(time.RFC3339))
+		return NewToken{}, inField("expires", Errorf(Invalid, "expires_at %s is in the past", in.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
 	have, err := ts.Tokens(ctx, p.User)
 	if err != nil {

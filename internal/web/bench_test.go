@@ -74,3 +74,31 @@ type discard struct {
 func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(code int)        { d.code = code }
+
+// BenchmarkHomePage renders the home page (20 links) and sends it as a
+// browser asks for it: uncompressed, gzip, brotli. The difference is what
+// compressing pages costs per request.
+//
+//	go test -run XXX -bench HomePage -benchmem ./internal/web/
+func BenchmarkHomePage(b *testing.B) {
+	ts := newTestServer(b, false)
+	for i := range 20 {
+		ts.create(b, fmt.Sprintf("link-%02d", i), fmt.Sprintf("https://example.com/%d/a/long/path", i))
+	}
+	h := ts.Config.Handler
+	for _, enc := range []string{"identity", "gzip", "br"} {
+		b.Run(enc, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/-/", nil)
+			req.Header.Set("Accept-Encoding", enc)
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+				if w.code != http.StatusOK {
+					b.Fatalf("status %d", w.code)
+				}
+			}
+		})
+	}
+}

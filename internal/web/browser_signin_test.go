@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -22,6 +23,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if bin == "" {
 		t.Skip("SIGNPOST_TEST_CHROMIUM is not set (scripts/test-browser.sh sets it)")
 	}
+	axeSrc := axeSource(t)
 	issuer := oidcIssuer(t)
 	st, ix := newStore(t)
 	a := newOIDCReplica(t, st, ix, oidcOptions{issuer: issuer, keys: testKey})
@@ -80,12 +82,16 @@ func TestBrowserSignIn(t *testing.T) {
 		}
 		signOut(t)
 		b.do(t, "open the link page", chromedp.Navigate(a.URL+"/-/links/oncall"))
-		if why := run(t, b, "read why not", chromedp.Text(chromedp.CSS("#cannot-edit"))); !strings.Contains(why, "sign in to change links") {
+		if why := run(t, b, "read why not", chromedp.Text(chromedp.CSS("#cannot-edit"))); !strings.Contains(why, "Sign in to change links.") {
 			t.Errorf("reason shown = %q", why)
 		}
 		if n := run(t, b, "count edit forms", chromedp.Evaluate[int](`document.querySelectorAll("#edit-form, form.danger").length`)); n != 0 {
 			t.Errorf("a signed-out browser sees %d edit or delete forms", n)
 		}
+		audit(t, b, a.URL, axeSrc, []auditPage{
+			{name: "signed-out-home", path: "/-/?signedout=1", check: "#sign-in"},
+			{name: "signed-out-link", path: "/-/links/oncall", check: "#sign-in-to-edit"},
+		})
 		b.noConsoleErrors(t)
 	})
 
@@ -98,7 +104,7 @@ func TestBrowserSignIn(t *testing.T) {
 
 	t.Run("NonMemberToldWhy", func(t *testing.T) {
 		signInFrom(t, "/-/links/oncall", "#sign-in-to-edit", "cy@example.com")
-		if why := run(t, b, "read why not", chromedp.Text(chromedp.CSS("#cannot-edit"))); why != "go/oncall is owned by group:sre; only members of group:sre or an admin may change it" {
+		if why := run(t, b, "read why not", chromedp.Text(chromedp.CSS("#cannot-edit"))); why != "go/oncall is owned by group:sre; only members of group:sre or an admin may change it." {
 			t.Errorf("reason shown = %q", why)
 		}
 		signOut(t)
@@ -116,16 +122,30 @@ func TestBrowserSignIn(t *testing.T) {
 			t.Errorf("go/oncall landed on %s", u)
 		}
 		// Signed in, the header holds more (my links, tokens, admin,
-		// sign out): it still fits a phone.
-		b.do(t, "emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
-		for _, path := range []string{"/-/", "/-/links/oncall", "/-/tokens"} {
-			b.do(t, "open "+path, chromedp.Navigate(a.URL+path))
-			if w := run(t, b, "measure "+path, chromedp.Evaluate[int](`Math.max(window.innerWidth, document.documentElement.scrollWidth)`)); w != 390 {
-				t.Errorf("%s lays out %dpx wide on a 390px phone, signed in", path, w)
-			}
-		}
-		b.screenshots(t, "signed-in-phone")
-		b.do(t, "reset the viewport", chromedp.EmulateReset())
+		// sign out): the pages still pass axe and fit a phone.
+		tokens := 0
+		audit(t, b, a.URL, axeSrc, []auditPage{
+			{name: "signed-in-home", path: "/-/", check: ".top .user"},
+			{name: "signed-in-mine", path: "/-/?mine=1", check: ".top .user"},
+			{name: "signed-in-new", path: "/-/new", check: "#owners"},
+			{name: "admin-link", path: "/-/links/oncall", check: "#as-admin"},
+			{name: "tokens", path: "/-/tokens", check: "#token-form"},
+			{name: "token-created", check: "#new-token", open: func(t *testing.T, b *testBrowser) {
+				tokens++
+				b.do(t, "open tokens", chromedp.Navigate(a.URL+"/-/tokens"))
+				b.do(t, "name a token", chromedp.SendKeys(chromedp.CSS("#f-name"), fmt.Sprintf("laptop %d", tokens)))
+				b.submit(t, "create a token", chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
+			}},
+			{name: "tokens-all", path: "/-/tokens?all=1", check: "ul.tokens"},
+			{name: "token-error", check: "#scopes-error", open: func(t *testing.T, b *testBrowser) {
+				b.expect4xx(a.URL + "/-/tokens")
+				b.do(t, "open tokens", chromedp.Navigate(a.URL+"/-/tokens"))
+				b.do(t, "name a token, no scope",
+					chromedp.SendKeys(chromedp.CSS("#f-name"), "none"),
+					chromedp.Click(chromedp.CSS(`input[value="links:read"]`)))
+				b.submit(t, "create a token", chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
+			}},
+		})
 		b.do(t, "come back", chromedp.Navigate(a.URL+"/-/"))
 		signOut(t)
 		b.noConsoleErrors(t)

@@ -384,7 +384,7 @@ func TestUIStaleEdit(t *testing.T) {
 	if r.status != http.StatusConflict {
 		t.Fatalf("stale save: %d, want 409", r.status)
 	}
-	for _, want := range []string{"Someone else changed go/docs", "from tab one", `value="from tab two"`, "Nothing was saved"} {
+	for _, want := range []string{"Someone else changed go/docs", "from tab one", `>from tab two</textarea>`, "Nothing was saved"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("stale page lacks %q", want)
 		}

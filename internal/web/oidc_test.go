@@ -304,7 +304,7 @@ func TestOIDCRefusals(t *testing.T) {
 	}
 	// A callback that does not match the sign-in this browser started.
 	c := browserClient(t)
-	if p := fetch(t, c, "GET", a.URL+"/-/auth/callback?state=x&code=y", nil); p.status != 400 {
+	if p := fetch(t, c, "GET", a.URL+"/-/auth/callback?state=x&code=y", nil); p.status != 400 || !strings.Contains(p.body, "took longer than 10 minutes: sign in again.") {
 		t.Errorf("callback without a sign-in in progress: %d", p.status)
 	}
 	p := fetch(t, c, "GET", a.URL+"/-/login", nil) // now one is in progress
@@ -358,7 +358,7 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 		return resp.StatusCode, resp.Header.Get("Location") + string(b)
 	}
 	time.Sleep(200 * time.Millisecond) // a few failed attempts
-	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "sign-in is unavailable") {
+	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "Sign-in is unavailable") {
 		t.Fatalf("sign-in while the issuer is down: %d %s", code, body)
 	}
 	if code, loc := get("/docs"); code != 302 || loc != "https://docs.example" {

@@ -83,6 +83,9 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, name string) {
-	data := map[string]any{"Name": name, "Valid": links.ValidateName(name) == nil}
+	data := map[string]any{"Name": name, "F": linkForm{Form: formValues{Name: name}, Short: true, Focus: "url"}}
+	if err := links.ValidateName(name); err != nil {
+		data["Invalid"] = sentence(links.ErrorMessage(err))
+	}
 	s.render(w, r, http.StatusNotFound, "notfound", data)
 }

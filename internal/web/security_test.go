@@ -311,7 +311,7 @@ func TestCrossOriginRefusalShapes(t *testing.T) {
 			wantError(t, r, http.StatusForbidden, links.Forbidden, "cross-origin")
 		}
 		r := ts.do(t, "POST", "/-/links/docs/delete", "", hdr...)
-		if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "cross-origin request refused") {
+		if r.status != http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "Cross-origin request refused") {
 			t.Errorf("UI post from another origin: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -53,8 +54,10 @@ type Server struct {
 	opt    Options
 	pages  map[string]*template.Template
 	osd    *texttemplate.Template
-	assets http.Handler
-	h      http.Handler
+	assets *assets
+	// compressor compresses rendered pages (assets.go).
+	compressor pageCompressor
+	h          http.Handler
 	// redirectH is the "GET /" route's handler with its middleware.
 	redirectH http.Handler
 	// hdr are the security headers' values, built once: the dispatcher
@@ -89,10 +92,17 @@ func New(opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	s := &Server{opt: opt, pages: map[string]*template.Template{}, hdr: newSecurityHeaders(), importing: make(chan struct{}, 1)}
-	funcs := template.FuncMap{"ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	if s.assets, err = loadAssets(sub); err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"asset": s.assets.path, "ago": ago, "isTemplate": func(u string) bool { return strings.Contains(u, "{{") }, "date": func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
 		"tags": links.TagList, "rev": func(l links.Link) string { return l.Rev().String() },
-		"prev": func(v int64) int64 { return v - 1 }}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+		"prev": func(v int64) int64 { return v - 1 }, "has": slices.Contains[[]links.Scope]}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/form.html")
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +116,6 @@ func New(opt Options) (*Server, error) {
 	if s.osd, err = texttemplate.ParseFS(templateFS, "templates/opensearch.xml"); err != nil {
 		return nil, err
 	}
-	sub, err := fs.Sub(staticFS, "static")
-	if err != nil {
-		return nil, err
-	}
-	s.assets = http.StripPrefix("/-/static/", http.FileServerFS(filesOnly{sub}))
 
 	mux, api := http.NewServeMux(), http.NewServeMux()
 	s.routes(mux, api)
@@ -154,22 +159,6 @@ func New(opt Options) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
-
-// filesOnly hides directories from the static file server, which would
-// otherwise list them: /-/static/ answers 404.
-type filesOnly struct{ fs.FS }
-
-func (f filesOnly) Open(name string) (fs.File, error) {
-	file, err := f.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := file.Stat(); err != nil || st.IsDir() {
-		file.Close()
-		return nil, fs.ErrNotExist
-	}
-	return file, nil
-}
 
 func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

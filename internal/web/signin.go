@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/auth"
 	"github.com/signpost-go/signpost/internal/links"
@@ -134,7 +135,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	var l auth.Login
 	c, err := r.Cookie(auth.LoginCookie)
 	if err != nil || s.opt.Auth.Sessions.Open(auth.LoginCookie, c.Value, &l) != nil {
-		s.errPage(w, r, links.Errorf(links.Invalid, "this sign-in was not started here, or took longer than %v: sign in again", auth.LoginLifetime))
+		s.errPage(w, r, links.Errorf(links.Invalid, "this sign-in was not started here, or took longer than %d minutes: sign in again", int(auth.LoginLifetime/time.Minute)))
 		return
 	}
 	auth.ClearCookie(w, auth.LoginCookie, secure)

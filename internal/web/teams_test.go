@@ -184,7 +184,7 @@ func TestLinkPagePermissions(t *testing.T) {
 	}{
 		{"member", as("cy@x", "sre", "db"), true, []string{`id="edit-form"`, "Delete go/oncall", `<option value="group:sre">`, `<option value="group:db">`, `<option value="cy@x">`}},
 		{"stranger", as("bo@x", "web"), false, []string{"go/oncall is owned by group:sre; only members of group:sre or an admin may change it"}},
-		{"anonymous", nil, false, []string{"sign in to change links"}},
+		{"anonymous", nil, false, []string{"Sign in to change links."}},
 		{"admin", as("root@x"), true, []string{`id="edit-form"`, "as an admin", ">admin</span>"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

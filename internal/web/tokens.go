@@ -109,6 +109,12 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	data["Tokens"], data["All"], data["Scopes"], data["Expiries"] = ts, all, links.Scopes, tokenExpiries
+	if _, asked := data["Checked"]; !asked { // a new form: read-only, for a month
+		data["Checked"], data["ExpiresDays"] = []links.Scope{links.ScopeRead}, tokenExpiries[0]
+	}
+	if _, ok := data["Err"]; !ok {
+		data["Err"] = formError{}
+	}
 	data["MayAdmin"] = p.IsAdmin()
 	if data["Base"], _ = s.base(w, r); data["Base"] == "" {
 		data["Base"] = "http://go"
@@ -133,7 +139,11 @@ func (s *Server) createTokenForm(w http.ResponseWriter, r *http.Request) {
 	t, err := s.opt.Links.CreateToken(r.Context(), principal(r), in)
 	if err != nil {
 		s.logErr(r, err)
-		s.renderTokens(w, r, statusOf(err), map[string]any{"Error": links.ErrorMessage(err)})
+		errorHeaders(w, err)
+		// The form keeps what was asked for, with the error at its field.
+		days, _ := strconv.Atoi(r.PostFormValue("expires_days"))
+		s.renderTokens(w, r, statusOf(err), map[string]any{"Err": s.formErrorOf(r, err, ""),
+			"TokenName": in.Name, "Checked": in.Scopes, "ExpiresDays": days})
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -32,12 +32,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h["Referrer-Policy"] = s.hdr.referrer // also for the pages the redirect route renders
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.writePage(w, r, status, buf.Bytes())
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.render(w, r, status, "error", map[string]any{"Status": status, "StatusText": http.StatusText(status), "Message": msg})
+	s.render(w, r, status, "error", map[string]any{"Status": status, "StatusText": http.StatusText(status), "Message": sentence(msg)})
 }
 
 func (s *Server) errPage(w http.ResponseWriter, r *http.Request, err error) {
@@ -207,7 +206,8 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "new", map[string]any{"Form": formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}, "Owners": principal(r).Owners()})
+	f := formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}
+	s.render(w, r, http.StatusOK, "new", map[string]any{"F": newLinkForm(f, formError{}, principal(r).Owners(), false)})
 }
 
 // needSignIn sends a browser that is not signed in through sign-in and
@@ -236,7 +236,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 		if errors.As(err, &mbe) {
 			return formValues{}, links.Input{}, links.Errorf(links.TooLarge, "the form is larger than %d KiB", maxJSONBody>>10)
 		}
-		return formValues{}, links.Input{}, links.Errorf(links.Invalid, "the form could not be read: %v", err)
+		return formValues{}, links.Input{}, links.Wrap(err, links.Invalid, "the form could not be read; send it from this site's pages")
 	}
 	f := formValues{
 		Name:        r.PostFormValue("name"),
@@ -280,7 +280,7 @@ func (s *Server) createForm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.logErr(r, err)
 		errorHeaders(w, err)
-		s.render(w, r, statusOf(err), "new", map[string]any{"Form": f, "Error": links.ErrorMessage(err), "Owners": principal(r).Owners()})
+		s.render(w, r, statusOf(err), "new", map[string]any{"F": newLinkForm(f, s.formErrorOf(r, err, f.Name), principal(r).Owners(), false)})
 		return
 	}
 	http.Redirect(w, r, "/-/links/"+url.PathEscape(l.Name)+"?created=1", http.StatusSeeOther)
@@ -304,7 +304,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		f.Owner = p.User
 	}
 	q := r.URL.Query()
-	data := s.linkData(p, l, f, map[string]any{
+	data := s.linkData(p, l, f, formError{}, map[string]any{
 		"IDN":     idnOf(l.URL),
 		"Created": q.Has("created"), "Saved": q.Has("saved"), "Restored": q.Get("restored"),
 	})
@@ -318,13 +318,16 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 
 // linkData is what the link page shows: the edit and delete forms only to
 // those who may use them, and to others why not.
-func (s *Server) linkData(p links.Principal, l links.Link, f formValues, data map[string]any) map[string]any {
+func (s *Server) linkData(p links.Principal, l links.Link, f formValues, fe formError, data map[string]any) map[string]any {
 	data["Link"], data["Form"] = l, f
 	if err := s.opt.Links.MayEdit(p, l); err != nil {
-		data["CannotEdit"] = links.ErrorMessage(err)
+		data["CannotEdit"] = sentence(links.ErrorMessage(err))
 		data["SignInToEdit"] = s.opt.OIDC != nil && p.Anonymous()
+		if fe.Message != "" { // refused as a whole: no form to show it in
+			data["F"] = linkForm{Err: formError{Message: fe.Message}}
+		}
 	} else {
-		data["Owners"] = p.Owners()
+		data["F"] = newLinkForm(f, fe, p.Owners(), true)
 		data["AsAdmin"] = s.opt.Links.Enforce && l.Owner != "" && !p.Owns(l.Owner)
 	}
 	return data
@@ -360,17 +363,18 @@ func (s *Server) updateForm(w http.ResponseWriter, r *http.Request) {
 			s.errPage(w, r, err)
 			return
 		}
-		data := s.linkData(p, cur, f, map[string]any{"Error": links.ErrorMessage(err)})
 		status := statusOf(err)
+		var data map[string]any
 		if links.ErrorCode(err) == links.Stale {
 			// Show what the other person changed and keep this edit in the
 			// form, now based on the current version: saving again is a
 			// decision taken with their change in view.
-			data["Stale"] = s.staleView(r, cur, formRev(f.Version), f)
-			data["Error"] = nil
+			stale := s.staleView(r, cur, formRev(f.Version), f)
 			f.Version = cur.Rev().String()
-			data["Form"] = f
+			data = s.linkData(p, cur, f, formError{}, map[string]any{"Stale": stale})
 			status = http.StatusConflict
+		} else {
+			data = s.linkData(p, cur, f, s.formErrorOf(r, err, f.Name), map[string]any{})
 		}
 		s.render(w, r, status, "link", data)
 		return
@@ -394,7 +398,7 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request) {
 	if links.ErrorCode(err) == links.Stale {
 		cur, gerr := s.opt.Links.Get(r.Context(), p, name)
 		if gerr == nil {
-			s.render(w, r, http.StatusConflict, "link", s.linkData(p, cur, formOf(cur), map[string]any{
+			s.render(w, r, http.StatusConflict, "link", s.linkData(p, cur, formOf(cur), formError{}, map[string]any{
 				"Stale": s.staleView(r, cur, match[0], formOf(cur)), "StaleDelete": true}))
 			return
 		}
@@ -421,7 +425,15 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		base = "http://go"
 	}
-	s.render(w, r, http.StatusOK, "help", map[string]any{"Base": base})
+	data := map[string]any{"Base": base}
+	// A host name carries no port: when this server is not on the
+	// scheme's own port, go/name alone does not reach it.
+	if u, err := url.Parse(base); err == nil {
+		if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+			data["Port"], data["Scheme"] = p, u.Scheme
+		}
+	}
+	s.render(w, r, http.StatusOK, "help", data)
 }
 
 func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
@@ -493,7 +505,10 @@ func scheme(r *http.Request) string {
 	return "http"
 }
 
+// static serves the static files (assets.go); anything else under
+// /-/static/ is a plain 404, as for any missing file.
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	s.assets.ServeHTTP(w, r)
+	if !s.assets.serve(w, r, strings.TrimPrefix(r.URL.Path, "/-/static/")) {
+		http.NotFound(w, r)
+	}
 }

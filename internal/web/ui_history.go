@@ -97,7 +97,7 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Name": name, "Live": live, "Entries": entries, "Next": next}
 	if editErr != nil {
-		data["CannotEdit"] = links.ErrorMessage(editErr)
+		data["CannotEdit"] = sentence(links.ErrorMessage(editErr))
 	}
 	if live {
 		data["Link"] = cur

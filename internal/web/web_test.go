@@ -192,7 +192,7 @@ func TestNotFoundOffersCreation(t *testing.T) {
 		t.Errorf("content type %q", ct)
 	}
 	r = ts.do(t, "GET", "/bad%20name", "")
-	if r.status != 404 || strings.Contains(r.body, `action="/-/links"`) || !strings.Contains(r.body, "cannot be a link name") {
+	if r.status != 404 || strings.Contains(r.body, `action="/-/links"`) || !strings.Contains(r.body, "go/bad name cannot be a link") || !strings.Contains(r.body, `The name &#34;bad name&#34; contains a space;`) {
 		t.Errorf("invalid name page: %d", r.status)
 	}
 }
