@@ -147,3 +147,20 @@ func constCode(s *openapi3.Schema) links.Code {
 	}
 	return ""
 }
+
+// A panic in an API handler is answered in the API's error shape, as
+// every other API error is; elsewhere in plain text.
+func TestPanicsOnTheAPIAnswerJSON(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := recoverPanics(log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	for path, want := range map[string]string{
+		"/api/v1/links": `{"error":{"code":"internal","message":"internal error"}}` + "\n",
+		"/-/":           "internal error\n",
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 500 || rec.Body.String() != want {
+			t.Errorf("%s: %d %q, want 500 %q", path, rec.Code, rec.Body, want)
+		}
+	}
+}
