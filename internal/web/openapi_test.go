@@ -2,8 +2,11 @@ package web_test
 
 import (
 	"encoding/json"
+	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +38,31 @@ func serve(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(apitest.Handler(t, checker(t), h))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestMain fails a whole run of this package's tests (no -run or -skip)
+// in which a described operation was never exercised: each needs a test
+// whose exchanges the description checks. Statuses no test reaches are
+// listed with -v.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code != 0 || flag.Lookup("test.run").Value.String() != "" || flag.Lookup("test.skip").Value.String() != "" {
+		os.Exit(code)
+	}
+	c, err := openapiChecker()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ops, statuses := c.Unexercised()
+	if testing.Verbose() && len(statuses) > 0 {
+		fmt.Printf("OpenAPI: statuses no test reaches: %s\n", strings.Join(statuses, ", "))
+	}
+	if len(ops) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: OpenAPI: no test exercises %s\n", strings.Join(ops, ", "))
+		os.Exit(1)
+	}
+	os.Exit(code)
 }
 
 // operation is one operation of the description, with its path as this
@@ -141,5 +169,30 @@ func TestCrossOriginRefusalsAreJSON(t *testing.T) {
 	}
 	if r := ts.do(t, "GET", "/api/v1/links/docs", ""); r.status != 200 || !strings.Contains(r.body, "https://docs.example") {
 		t.Fatalf("a refused cross-origin request changed the link: %d %s", r.status, r.body)
+	}
+}
+
+// Every JSON body over 64 KiB is refused with 413 (the import's 64 MiB
+// has its own test), and a bad token is refused with 401 by every
+// operation, the open description included: never served as anonymous.
+// Both as the description lists them.
+func TestEveryOperationRefusesOversizeBodiesAndBadTokens(t *testing.T) {
+	ts := newProxyServer(t, false)
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"docs","url":"https://docs.example"}`, as("ana@x")...); r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	big := `{"description":"` + strings.Repeat("x", 64<<10) + `"}`
+	bad := bearer("sp_0000000000000000_" + strings.Repeat("x", 43))
+	for _, o := range operations(t) {
+		if o.op.RequestBody != nil && o.rel != "/import" {
+			ct := "application/json"
+			if o.op.RequestBody.Value.Content.Get(ct) == nil {
+				t.Fatalf("%s %s takes no JSON", o.method, o.rel)
+			}
+			r := ts.do(t, o.method, o.path, big, append(as("ana@x"), "Content-Type", ct)...)
+			wantError(t, r, http.StatusRequestEntityTooLarge, links.TooLarge, "larger than")
+		}
+		r := ts.do(t, o.method, o.path, "", bad...)
+		wantError(t, r, http.StatusUnauthorized, links.Unauthorized, "token")
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,9 @@ const maxChecked = 4 << 20
 type Checker struct {
 	doc    *openapi3.T
 	router routers.Router
+
+	mu   sync.Mutex
+	seen map[string]map[int]bool // "METHOD /path" -> statuses answered
 }
 
 // registerNDJSON teaches openapi3filter (whose decoders are one global
@@ -78,11 +82,46 @@ func New(spec []byte) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{doc: doc, router: router}, nil
+	return &Checker{doc: doc, router: router, seen: map[string]map[int]bool{}}, nil
 }
 
 // Doc is the loaded description (not to be changed).
 func (c *Checker) Doc() *openapi3.T { return c.doc }
+
+func (c *Checker) saw(op string, status int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen[op] == nil {
+		c.seen[op] = map[int]bool{}
+	}
+	c.seen[op][status] = true
+}
+
+// Unexercised lists the described operations ("METHOD /path") that no
+// checked exchange has reached, and, for the others, the described
+// statuses none was answered with ("METHOD /path STATUS").
+func (c *Checker) Unexercised() (ops, statuses []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, path := range c.doc.Paths.InMatchingOrder() {
+		for method, op := range c.doc.Paths.Value(path).Operations() {
+			name := method + " " + path
+			seen := c.seen[name]
+			if seen == nil {
+				ops = append(ops, name)
+				continue
+			}
+			for status := range op.Responses.Map() {
+				if n, err := strconv.Atoi(status); err == nil && !seen[n] {
+					statuses = append(statuses, name+" "+status)
+				}
+			}
+		}
+	}
+	slices.Sort(ops)
+	slices.Sort(statuses)
+	return ops, statuses
+}
 
 // Exchange is one request and its answer.
 type Exchange struct {
@@ -136,6 +175,7 @@ func (c *Checker) Check(x Exchange) error {
 		return fmt.Errorf("the description refuses the request (%v), yet it was answered %d", reqErr, x.Status)
 	}
 
+	c.saw(req.Method+" "+route.Path, x.Status)
 	if x.Request.Method == http.MethodHead {
 		if route.Operation.Responses.Status(x.Status) == nil {
 			return fmt.Errorf("HEAD answered %d, which GET %s does not list", x.Status, route.Path)
