@@ -10,7 +10,7 @@ IMAGE ?= signpost:$(VERSION)
 DOCKER_BUILD_FLAGS ?=
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Date=$(DATE)
 
-.PHONY: help run build test test-short test-postgres test-oidc test-fleet test-browser test-docker test-k8s test-release bench dist dist-upx image
+.PHONY: help run build test test-short test-postgres test-oidc test-fleet test-browser test-docker test-k8s test-release test-openapi bench dist dist-upx image
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -47,6 +47,9 @@ test-k8s: ## lint, render and validate the Helm chart and manifests, promtool th
 
 test-release: ## goreleaser check and a snapshot build of the release
 	scripts/test-release.sh
+
+test-openapi: ## lint the OpenAPI description, run a client generated from it
+	scripts/test-openapi.sh
 
 bench: ## redirect throughput vs a bare net/http server (wrk), and Go benchmarks
 	bench/redirect.sh

@@ -22,11 +22,14 @@
 #      Go build cache for the five platforms)
 #   6. the Kubernetes manifests, Helm chart, alerts and dashboard checks
 #      (scripts/test-k8s.sh)
-#   7. a short redirect benchmark (bench/redirect.sh), printed, not gated
-#   8. the image's build and start-up times (bench/container.sh), printed;
+#   7. the OpenAPI description from outside Go: Redocly's lint, and a
+#      client generated from it run against `signpost serve`
+#      (scripts/test-openapi.sh)
+#   8. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   9. the image's build and start-up times (bench/container.sh), printed;
 #      a rebuild after a one-line change must be 5x faster than cold
 #
-# SKIP="fleet docker release k8s bench bench-container" skips stages by
+# SKIP="fleet docker release k8s openapi bench bench-container" skips stages by
 # name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -129,6 +132,7 @@ stage fleet scripts/test-fleet.sh
 stage docker scripts/test-docker.sh
 stage release scripts/test-release.sh
 stage k8s scripts/test-k8s.sh
+stage openapi scripts/test-openapi.sh
 stage bench bench
 stage bench-container env MIN_REBUILD_SPEEDUP=5 bench/container.sh
 

@@ -21,6 +21,8 @@ import (
 	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/store/postgres"
 	"github.com/signpost-go/signpost/internal/store/postgres/pgtest"
+	"github.com/signpost-go/signpost/internal/web"
+	"github.com/signpost-go/signpost/internal/web/apitest"
 )
 
 // replica is one running `signpost serve`.
@@ -117,6 +119,7 @@ func (r *replica) stop() error {
 var noFollow = &http.Client{
 	Timeout:       10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     apitest.CheckedTransport(web.OpenAPI(), nil),
 }
 
 // get returns the status and Location of GET path.

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signpost-go/signpost/internal/web"
+	"github.com/signpost-go/signpost/internal/web/apitest"
 )
 
 // logSink collects run's log output and finds the address it serves on.
@@ -96,6 +99,7 @@ func startRun(t *testing.T, env map[string]string) *instance {
 var client = &http.Client{
 	Timeout:       10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     apitest.CheckedTransport(web.OpenAPI(), nil),
 }
 
 func mustDo(t *testing.T, method, url, body string) (*http.Response, string) {

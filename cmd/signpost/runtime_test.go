@@ -25,6 +25,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/signpost-go/signpost/internal/web"
+	"github.com/signpost-go/signpost/internal/web/apitest"
 )
 
 const (
@@ -278,7 +281,7 @@ var noRedirect = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	// A fresh connection per request: a kept-alive one would hide whether
 	// the server still accepts new connections.
-	Transport: &http.Transport{DisableKeepAlives: true},
+	Transport: apitest.CheckedTransport(web.OpenAPI(), &http.Transport{DisableKeepAlives: true}),
 }
 
 func do(t *testing.T, method, url, body string) (int, string) {

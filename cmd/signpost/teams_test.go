@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signpost-go/signpost/internal/web"
+	"github.com/signpost-go/signpost/internal/web/apitest"
 )
 
 const testSessionKey = "serve-test-session-key-0123456789abcdef"
@@ -73,7 +76,7 @@ func TestServeOIDCAndTokens(t *testing.T) {
 		"SESSION_KEY": testSessionKey, "ADMINS": "root@example.com", "OIDC_ALLOWED_DOMAINS": "example.com"})
 
 	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	browser := &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: apitest.CheckedTransport(web.OpenAPI(), nil), CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Hostname() != "127.0.0.1" {
 			return fmt.Errorf("redirected off loopback to %s", req.URL)
 		}

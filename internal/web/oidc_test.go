@@ -88,8 +88,7 @@ func newOIDCReplica(t *testing.T, st *sqlite.Store, ix *index.Index, o oidcOptio
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := serve(t, h)
 	return &oidcReplica{Server: srv, oidc: oc}
 }
 

@@ -91,6 +91,8 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handleAPI("/api/v1/tokens", s.apiMethodNotAllowed("GET, HEAD, POST"))
 	handleAPI("DELETE /api/v1/tokens/{id}", s.apiRevokeToken)
 	handleAPI("/api/v1/tokens/{id}", s.apiMethodNotAllowed("DELETE"))
+	handleAPI("GET /api/v1/openapi.json", s.apiOpenAPI)
+	handleAPI("/api/v1/openapi.json", s.apiMethodNotAllowed("GET, HEAD"))
 	handleAPI("/api/v1/", s.apiNotFound)
 	handleAPI("/api/v1", s.apiNotFound)
 }

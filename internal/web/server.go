@@ -168,6 +168,10 @@ func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 					panic(v)
 				}
 				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if isAPIPath(r.URL.Path) { // the API's errors have one shape
+					writeJSON(w, http.StatusInternalServerError, map[string]any{"error": apiError{Code: links.Internal, Message: "internal error"}})
+					return
+				}
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

@@ -39,7 +39,8 @@ func (s *Server) identify(h http.Handler) http.Handler {
 // openPath: served without a principal even under REQUIRE_LOGIN.
 func openPath(path string) bool {
 	switch path {
-	case "/healthz", "/readyz", "/metrics", "/-/login", auth.CallbackPath, "/-/logout", "/-/opensearch.xml":
+	case "/healthz", "/readyz", "/metrics", "/-/login", auth.CallbackPath, "/-/logout", "/-/opensearch.xml",
+		"/api/v1/openapi.json":
 		return true
 	}
 	return strings.HasPrefix(path, "/-/static/")

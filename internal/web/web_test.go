@@ -69,8 +69,7 @@ func newTestServerWith(t testing.TB, proxyAuth bool, log *slog.Logger, opts ...f
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := serve(t, h)
 	return &testServer{Server: srv, store: st, index: ix, path: path}
 }
 
