@@ -27,9 +27,13 @@ DATABASE_URL=$db HTTP_ADDR=127.0.0.1:$sp_port DEBUG_ADDR=off LOG_LEVEL=warn SHUT
 pids+=($!)
 "$work/bare" -addr 127.0.0.1:$bare_port &
 pids+=($!)
-for port in $sp_port $bare_port; do  # wait until each answers (bounded: 10 s)
+# Wait until Signpost is ready (/readyz 200: its port opens before the links
+# load) and the bare server answers at all (bounded: 10 s each).
+for want in "$sp_port 200" "$bare_port any"; do
+  set -- $want
   for _ in $(seq 1 100); do
-    [ "$(curl -so /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)" != 000 ] && break
+    code=$(curl -so /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)
+    { [ "$code" = 200 ] || { [ "$2" = any ] && [ "$code" != 000 ]; }; } && break
     sleep 0.1
   done
 done

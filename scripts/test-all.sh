@@ -62,7 +62,10 @@ stage() { # name cmd...
 }
 
 deps() {
-	apt_install postgresql-15 chromium wrk curl ca-certificates python3 make npm
+	apt_install postgresql-15 chromium wrk curl ca-certificates python3 make || return 1
+	# npm only when there is none: a nodejs from NodeSource brings its own
+	# and conflicts with Debian's npm package.
+	command -v npm >/dev/null || apt_install npm
 }
 
 lint() {

@@ -84,7 +84,13 @@ type readiness struct {
 }
 
 // Ready is the readiness probe.
-func (p *Probes) Ready() http.Handler {
+func (p *Probes) Ready() http.Handler { return p.ready(false) }
+
+// ready is the readiness probe; starting says the service is not serving
+// yet (Starting has not been handed it), which is not ready even once the
+// index has loaded: the rest of start-up (the handlers, the background
+// loops) still runs, and every other request still answers 503.
+func (p *Probes) ready(starting bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body := readiness{Status: "ready", Database: "unknown"}
 		switch p.dbUp.Load() {
@@ -100,6 +106,8 @@ func (p *Probes) Ready() http.Handler {
 			body.Status, body.Reason, status = "not ready", "shutting down", http.StatusServiceUnavailable
 		case !p.Loaded():
 			body.Status, body.Reason, status = "not ready", "link index not loaded yet", http.StatusServiceUnavailable
+		case starting:
+			body.Status, body.Reason, status = "not ready", "starting up", http.StatusServiceUnavailable
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -132,7 +140,7 @@ type Starting struct {
 func NewStarting(p *Probes) *Starting {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", p.Health())
-	mux.Handle("GET /readyz", p.Ready())
+	mux.Handle("GET /readyz", p.ready(true))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		const msg = "Signpost is starting and has not loaded its links yet; try again in a few seconds"
 		w.Header().Set("Retry-After", "2")

@@ -79,7 +79,8 @@ func TestReadinessIgnoresADatabaseBlipOnceLoaded(t *testing.T) {
 // Until Start, the probes answer and every other request is refused with
 // 503 and Retry-After (JSON under /api/); after it, the service answers.
 func TestStarting(t *testing.T) {
-	p := NewProbes(func() bool { return false }, nil)
+	loaded := false
+	p := NewProbes(func() bool { return loaded }, nil)
 	s := NewStarting(p)
 	do := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
@@ -105,6 +106,11 @@ func TestStarting(t *testing.T) {
 				t.Errorf("%s while starting: not the API's error shape: %q (%v)", path, rec.Body, err)
 			}
 		}
+	}
+	// Loaded is not ready: until Start, nothing but the probes answers.
+	loaded = true
+	if rec := do("/readyz"); rec.Code != 503 || !strings.Contains(rec.Body.String(), "starting up") {
+		t.Errorf("/readyz after the load, before Start: %d %s", rec.Code, rec.Body)
 	}
 	s.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	for _, path := range []string{"/healthz", "/docs", "/api/v1/links"} {
