@@ -128,8 +128,14 @@ type Starting struct {
 	h        atomic.Pointer[http.Handler]
 }
 
-// NewStarting returns the handler that answers with p until Start.
+// NewStarting returns the handler that answers with p until Start. From
+// now on p's readiness also waits for Start: between the index load and
+// Start the service is still being built (templates, compressed static
+// files), and a balancer that saw /readyz 200 then would get 503s.
 func NewStarting(p *Probes) *Starting {
+	s := &Starting{}
+	loaded := p.Loaded
+	p.Loaded = func() bool { return s.h.Load() != nil && (loaded == nil || loaded()) }
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", p.Health())
 	mux.Handle("GET /readyz", p.Ready())
@@ -145,7 +151,8 @@ func NewStarting(p *Probes) *Starting {
 		}
 		http.Error(w, msg, http.StatusServiceUnavailable)
 	})
-	return &Starting{starting: mux}
+	s.starting = mux
+	return s
 }
 
 // Start hands every request from now on to h.

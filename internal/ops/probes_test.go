@@ -113,3 +113,25 @@ func TestStarting(t *testing.T) {
 		}
 	}
 }
+
+// Readiness waits for Start, not only for the index: once the links are
+// loaded the service is still being built, and a balancer that saw
+// /readyz 200 then would send requests that get the start-up 503.
+func TestNotReadyUntilStarted(t *testing.T) {
+	p := NewProbes(func() bool { return true }, nil)
+	s := NewStarting(p)
+	ready := func() int {
+		rec := httptest.NewRecorder()
+		p.Ready().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || ready() != 503 {
+		t.Errorf("/readyz with the index loaded but before Start: %d (the starting handler), %d (the probe); want 503", rec.Code, ready())
+	}
+	s.Start(http.NotFoundHandler())
+	if got := ready(); got != 200 {
+		t.Errorf("/readyz after Start: %d, want 200", got)
+	}
+}
