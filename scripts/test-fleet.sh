@@ -42,8 +42,9 @@
 #              click lost
 #   prestop    (not run by default) a rolling restart behind an emulated
 #              Kubernetes preStop sleep: each replica leaves the LB
-#              (HAProxy state maint) 5 s before its SIGTERM; try it with
-#              SHUTDOWN_DELAY=0s, the chart's setting with a preStop sleep
+#              (HAProxy state maint) 5 s before its SIGTERM; run it with
+#              SHUTDOWN_DELAY=2s, the chart's setting with a preStop sleep
+#              (0s leaves keep-alive connections for Shutdown to cut)
 #
 # Every figure is printed; the zero-failure figures are asserted exactly,
 # timing bounds are derived from the settings with slack for a busy machine.
@@ -473,7 +474,7 @@ scenario_rolling() {
 # (state maint: no new connections, established ones go on, as kube-proxy
 # does when a terminating pod's endpoint is removed), the "sleep" waits
 # PRESTOP seconds, then SIGTERM. Run it with the replicas' SHUTDOWN_DELAY
-# set, e.g. SHUTDOWN_DELAY=0s (the chart's choice with a preStop sleep).
+# set, e.g. SHUTDOWN_DELAY=2s (the chart's choice with a preStop sleep).
 scenario_prestop() {
 	local prestop=${FLEET_PRESTOP_SECONDS:-5} i be t0
 	echo "--- rolling restart behind a preStop sleep of ${prestop} s (SHUTDOWN_DELAY $delay), >= $ROLLING_MIN requests per client"

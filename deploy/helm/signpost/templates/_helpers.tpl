@@ -77,11 +77,12 @@ Otherwise the same wait is done by the server itself through SHUTDOWN_DELAY.
 {{- end }}
 
 {{/*
-SHUTDOWN_DELAY: zero when preStop sleeps (the wait already happened before
-SIGTERM), else the configured wait.
+SHUTDOWN_DELAY: shutdown.delaySeconds when preStop sleeps (the endpoints wait
+already happened before SIGTERM; the delay lets keep-alive clients leave on
+Connection: close), else the sleep's wait and the delay together.
 */}}
 {{- define "signpost.shutdownDelay" -}}
-{{- if include "signpost.preStopSleep" . }}0s{{ else }}{{ int .Values.shutdown.preStopSleepSeconds }}s{{ end }}
+{{- if include "signpost.preStopSleep" . }}{{ int .Values.shutdown.delaySeconds }}s{{ else }}{{ add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.delaySeconds) }}s{{ end }}
 {{- end }}
 
 {{/*
@@ -96,7 +97,7 @@ Fail early, with a clear message, on combinations the schema cannot express.
 */}}
 {{- define "signpost.validate" -}}
 {{- /* Env names the chart sets, and the value each comes from. */}}
-{{- $reserved := dict "DATABASE_URL" "database.mode and secrets" "HTTP_ADDR" "service.targetPort" "SHUTDOWN_DELAY" "shutdown.preStopSleepSeconds" "SHUTDOWN_TIMEOUT" "shutdown.timeout" "DEBUG_ADDR" "debug.addr" "PYROSCOPE_SERVER" "pyroscope.server" "METRICS_ADDR" "metrics.port" }}
+{{- $reserved := dict "DATABASE_URL" "database.mode and secrets" "HTTP_ADDR" "service.targetPort" "SHUTDOWN_DELAY" "shutdown.delaySeconds" "SHUTDOWN_TIMEOUT" "shutdown.timeout" "DEBUG_ADDR" "debug.addr" "PYROSCOPE_SERVER" "pyroscope.server" "METRICS_ADDR" "metrics.port" }}
 {{- range $name, $_ := .Values.env }}
 {{- if hasKey $reserved $name }}
 {{- fail (printf "env.%s is set by the chart; use %s instead (see values.yaml)" $name (get $reserved $name)) }}
