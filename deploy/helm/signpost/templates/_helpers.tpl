@@ -30,23 +30,42 @@ Chart name and version, for the helm.sh/chart label.
 {{- end }}
 
 {{/*
-The standard app.kubernetes.io labels on every object.
+The standard app.kubernetes.io labels on every object but the component.
 */}}
-{{- define "signpost.labels" -}}
+{{- define "signpost.commonLabels" -}}
 helm.sh/chart: {{ include "signpost.chart" . }}
 {{ include "signpost.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "signpost.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
-app.kubernetes.io/component: server
 app.kubernetes.io/part-of: signpost
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-Selector labels: stable for the life of the release (a Deployment's selector is immutable).
+The labels of every object of the server (the helm test pod is component "test").
+*/}}
+{{- define "signpost.labels" -}}
+{{ include "signpost.commonLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of the release (a Deployment's selector is
+immutable, so it stays these two; no ReplicaSet adopts the helm test pod, which
+lacks pod-template-hash).
 */}}
 {{- define "signpost.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "signpost.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The server's pods and nothing else (not the helm test pod, which also carries the
+selector labels): what the Service, the PodDisruptionBudget, the NetworkPolicy and
+the topology spread select.
+*/}}
+{{- define "signpost.podSelectorLabels" -}}
+{{ include "signpost.selectorLabels" . }}
+app.kubernetes.io/component: server
 {{- end }}
 
 {{/*
