@@ -167,7 +167,10 @@ func (a *Resolver) isAdmin(p links.Principal) bool {
 }
 
 // Secure reports whether the browser reached us over TLS: directly, or
-// through a trusted proxy that says X-Forwarded-Proto: https.
+// through a trusted proxy that says X-Forwarded-Proto: https. It is the
+// one place a forwarded header decides anything but identity: anyone else
+// could send the header to get Secure cookies dropped or https URLs built
+// for a plain-http service.
 func (a *Resolver) Secure(r *http.Request) bool {
 	return r.TLS != nil || (r.Header.Get("X-Forwarded-Proto") == "https" && a.trusted(r.RemoteAddr))
 }

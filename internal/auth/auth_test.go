@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
@@ -44,6 +45,41 @@ func TestUser(t *testing.T) {
 			}
 			if got := p.User; got != tt.want {
 				t.Fatalf("User = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// X-Forwarded-Proto is believed from TRUSTED_PROXIES peers only: from
+// anyone else it would turn Secure cookies off or https URLs on at will.
+func TestSecureBelievesOnlyTrustedProxies(t *testing.T) {
+	res := Resolver{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tt := range []struct {
+		name   string
+		remote string
+		proto  string
+		tls    bool
+		want   bool
+	}{
+		{"plain", "127.0.0.1:1", "", false, false},
+		{"TLS itself", "192.0.2.7:1", "", true, true},
+		{"trusted proxy says https", "10.1.2.3:1", "https", false, true},
+		{"trusted proxy says http", "10.1.2.3:1", "http", false, false},
+		{"trusted proxy, v4-mapped", "[::ffff:127.0.0.1]:1", "https", false, true},
+		{"untrusted peer says https", "192.0.2.7:1", "https", false, false},
+		{"garbage peer says https", "nonsense", "https", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			if tt.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if got := res.Secure(r); got != tt.want {
+				t.Errorf("Secure = %v, want %v", got, tt.want)
 			}
 		})
 	}
