@@ -240,28 +240,30 @@ func (o *OIDC) session(claims map[string]any) (Session, error) {
 }
 
 // groupsOf reads a groups claim: a list of strings, or one comma-separated
-// string.
+// string, within MaxGroups and MaxGroupLen.
 func groupsOf(v any) ([]string, error) {
 	var out []string
+	var err error
 	switch g := v.(type) {
 	case nil:
 		return nil, nil
 	case string:
-		out = SplitGroups(g)
+		out, err = addGroups(nil, g)
 	case []any:
 		for _, e := range g {
 			s, ok := e.(string)
 			if !ok {
 				return nil, errors.New("is not a list of strings")
 			}
-			out = append(out, SplitGroups(s)...)
+			if out, err = addGroups(out, s); err != nil {
+				break
+			}
 		}
 	default:
 		return nil, errors.New("is not a list of strings")
 	}
-	out = slices.Compact(out)
-	if len(out) > MaxGroups {
-		return nil, fmt.Errorf("lists %d groups, more than the %d Signpost keeps in a session; have the provider send only the groups assigned to this application", len(out), MaxGroups)
+	if err != nil {
+		return nil, fmt.Errorf("lists %v; have the provider send only the groups assigned to this application", err)
 	}
 	return out, nil
 }
