@@ -388,6 +388,10 @@ func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
 // as it goes, so a large export outlives HTTP_WRITE_TIMEOUT while a stuck
 // client still cannot hold the connection forever.
 func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
+	if _, err := strictQuery(r); err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
 	if err := s.opt.Links.MayRead(principal(r)); err != nil {
 		s.apiErr(w, r, err)
 		return

@@ -103,9 +103,17 @@ func TestAPITokens(t *testing.T) {
 	if r := ts.do(t, "GET", "/api/v1/tokens", "", as("bo@x")...); !strings.Contains(r.body, `"tokens":[]`) {
 		t.Fatalf("bo sees tokens: %s", r.body)
 	}
-	wantError(t, ts.do(t, "GET", "/api/v1/tokens?all=1", "", ana...), 403, links.Forbidden, "only admins")
-	if r := ts.do(t, "GET", "/api/v1/tokens?all=1", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 2 {
+	wantError(t, ts.do(t, "GET", "/api/v1/tokens?all=true", "", ana...), 403, links.Forbidden, "only admins")
+	if r := ts.do(t, "GET", "/api/v1/tokens?all=true", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 2 {
 		t.Fatalf("admin's list of all: %d %s", r.status, r.body)
+	}
+
+	// Strict query: all is true or false, and nothing else is taken.
+	for _, q := range []string{"all=1", "all=yes", "all=", "all=true&all=false", "mine=1"} {
+		wantError(t, ts.do(t, "GET", "/api/v1/tokens?"+q, "", as("root@x")...), 400, links.Invalid, "")
+	}
+	if r := ts.do(t, "GET", "/api/v1/tokens?all=false", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 0 {
+		t.Fatalf("all=false for an admin: %d %s", r.status, r.body)
 	}
 
 	// Revoking: not by others; by the owner; then the token is refused,
