@@ -77,7 +77,7 @@ median_ms() {
 		"$@" >/dev/null 2>&1 || true
 		times+=($((($(date +%s%N) - t0) / 1000000)))
 	done
-	printf '%s\n' "${times[@]}" | sort -n | sed -n 6p
+	printf '%s\n' "${times[@]}" | median
 }
 figure "start-up, signpost version, linux-amd64" \
 	"$(median_ms "$dist/signpost-linux-amd64" version) ms plain, $(median_ms "$dist/upx/signpost-linux-amd64" version) ms UPX (median of 11)"

@@ -1,7 +1,7 @@
 # Shared set-up of the wrk benchmarks (bench/redirect.sh,
 # scripts/bench-profiling.sh); source it from the repository root with
 # `set -euo pipefail` on. With scripts/lib.sh's helpers (free_port,
-# wait_http, apt_install, ...) it gives:
+# wait_http, median, cpu_ticks, apt_install, ...) it gives:
 #   $work         a temp dir, removed on exit with every PID in pids[]
 #   pids          add the PID of each server you start: killed on exit
 #   links_file F  writes $LINKS (default 10000) links link-00000... as NDJSON to F

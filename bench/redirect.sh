@@ -27,16 +27,9 @@ DATABASE_URL=$db HTTP_ADDR=127.0.0.1:$sp_port DEBUG_ADDR=off LOG_LEVEL=warn SHUT
 pids+=($!)
 "$work/bare" -addr 127.0.0.1:$bare_port &
 pids+=($!)
-# Wait until Signpost is ready (/readyz 200: its port opens before the links
-# load) and the bare server answers at all (bounded: 10 s each).
-for want in "$sp_port 200" "$bare_port any"; do
-  set -- $want
-  for _ in $(seq 1 100); do
-    code=$(curl -so /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)
-    { [ "$code" = 200 ] || { [ "$2" = any ] && [ "$code" != 000 ]; }; } && break
-    sleep 0.1
-  done
-done
+# Ready when Signpost's /readyz says 200 and bare answers (its 302 to everything).
+wait_http "http://127.0.0.1:$sp_port/readyz" 200 30 || { echo "signpost did not get ready:" >&2; cat "$work/signpost.log" >&2; exit 1; }
+wait_http "http://127.0.0.1:$bare_port/readyz" 302 10 || { echo "bench/bare did not start" >&2; exit 1; }
 # Sanity: both answer a link with 302, Signpost with the right target.
 loc=$(curl -so /dev/null -w '%{redirect_url}' "http://127.0.0.1:$sp_port/link-00042/a/b?x=1")
 [ "$loc" = "https://example.com/42/docs/a/b?x=1" ] || { echo "unexpected redirect: $loc" >&2; cat "$work/signpost.log" >&2; exit 1; }
@@ -46,7 +39,6 @@ rps() { # port
   if grep -q "Non-2xx or 3xx" "$work/wrk.out"; then echo "errors in wrk run:" >&2; cat "$work/wrk.out" >&2; exit 1; fi
   awk '/Requests\/sec/ { print $2 }' "$work/wrk.out"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # Warm both up, then alternate so drift hits both alike.
 wrk -t2 -c50 -d2s -s bench/redirect.lua "http://127.0.0.1:$sp_port" >/dev/null

@@ -45,14 +45,9 @@ env "${common[@]}" DATABASE_URL=sqlite:$work/off.db HTTP_ADDR=127.0.0.1:$off "$w
 pids+=($!); pid_off=$!
 env "${common[@]}" DATABASE_URL=sqlite:$work/on.db HTTP_ADDR=127.0.0.1:$on PYROSCOPE_SERVER=http://127.0.0.1:$sink ENV=bench "$work/signpost" serve 2>"$work/on.log" &
 pids+=($!); pid_on=$!
-for p in $off $on; do
-  for _ in $(seq 1 100); do
-    [ "$(curl -so /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz" || true)" = 200 ] && break
-    sleep 0.1
-  done
-done
+wait_http "http://127.0.0.1:$off/readyz" 200 30 "$pid_off" || { cat "$work/off.log" >&2; exit 1; }
+wait_http "http://127.0.0.1:$on/readyz" 200 30 "$pid_on" || { cat "$work/on.log" >&2; exit 1; }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 run() { # port pid -> "req/s cpu_us_per_request"
   local c0 c1
@@ -62,7 +57,6 @@ run() { # port pid -> "req/s cpu_us_per_request"
   if grep -q "Non-2xx or 3xx" "$work/wrk.out"; then cat "$work/wrk.out" >&2; exit 1; fi
   awk -v c="$((c1 - c0))" -v hz="$hz" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 } END { printf "%.0f %.2f\n", r, c / hz * 1e6 / n }' "$work/wrk.out"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 wrk -t2 -c50 -d2s -s bench/redirect.lua "http://127.0.0.1:$off" >/dev/null
 wrk -t2 -c50 -d2s -s bench/redirect.lua "http://127.0.0.1:$on" >/dev/null

@@ -1,27 +1,42 @@
-# Helpers shared by the test and benchmark scripts (scripts/test-all.sh,
-# test-docker.sh, test-k8s.sh, bench/lib.sh, bench/container.sh). Source it
+# Helpers shared by the test and benchmark scripts (every scripts/test-*.sh,
+# bench/lib.sh and so every benchmark, scripts/bench-profiling.sh). Source it
 # from bash; it only defines functions and variables, apart from the one
-# EXIT trap that runs what on_exit registered.
+# EXIT trap that runs what on_exit registered. Sourcing it again (a script
+# that sources scripts/test-postgres.sh, which sources it too) does nothing,
+# so what on_exit registered stays registered. Do not write a second copy of
+# these in a script: add what several scripts need here.
 #
 #   on_exit CMD...          run CMD when the script exits (last registered first)
 #   apt_install PKG...      install the Debian packages that are missing (needs
 #                           root; `apt-get update` once per run, SIGNPOST_APT_UPDATED)
 #   free_port               print a free TCP port on 127.0.0.1
 #   http_code URL [ARGS]    the status of a request (curl ARGS), 000 when nothing answers
-#   wait_http URL CODE SEC  poll every 50 ms until URL answers CODE, at most SEC seconds
+#   wait_http URL CODE SEC [PID]
+#                           poll every 50 ms until URL answers CODE, at most SEC
+#                           seconds; gives up at once when process PID has exited
+#   wait_gone PID SEC       wait until process PID (a child) exits, SIGKILL it after
+#                           SEC seconds; reaps it and leaves its exit status in gone_rc
 #   now / since T           a timestamp, and the seconds since one (two decimals)
+#   now_ms                  milliseconds since the epoch
 #   mb BYTES                BYTES in MB (10^6), two decimals
+#   median                  the median of the numbers on stdin, one a line
+#   cpu_ticks PID           user + system CPU clock ticks process PID used so far
+#                           (0 without a PID; getconf CLK_TCK ticks a second)
 #   step TITLE              a section header with the seconds since the script began
 #   fail MSG                print "FAIL: MSG" to stderr and exit 1
 #
 # Counted checks, for scripts that go on after a failure and sum up at the end:
 #   ok MSG / not_ok MSG     count a check as passed / failed and print it
 #   check MSG CMD...        run CMD, then ok or not_ok
+#   expect MSG ACTUAL OP WANT
+#                           a numeric check (OP: -eq -le -ge -lt -gt); a non-number fails
 #   note MSG                print a line that is not a check
 #   figure NAME VALUE       record a measured figure (printed by figures)
 #   figures [FILE]          print the figures (and write them to FILE)
-#   summary                 print "N passed, N failed"; fails when any failed
+#   summary                 print "N passed, N failed" and what failed; fails when any failed
 
+[[ -n ${lib_sourced:-} ]] && return 0
+lib_sourced=1
 lib_started=$(date +%s.%N)
 lib_exit=()
 on_exit() { lib_exit+=("$*"); }
@@ -65,15 +80,33 @@ wait_http() {
 	local deadline
 	deadline=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.0f", s + t }')
 	while (($(date +%s) < deadline)); do
-		[[ $(http_code "$1") == "$2" ]] && return 0
+		[[ $(http_code "$1" --max-time 1) == "$2" ]] && return 0
+		if [[ -n ${4:-} ]] && ! kill -0 "$4" 2>/dev/null; then
+			echo "wait_http: process $4 exited before $1 answered $2" >&2
+			return 1
+		fi
 		sleep 0.05
 	done
 	return 1
 }
 
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null && echo "wait_gone: process $1 still running after $2 s: killed" >&2
+	wait "$1"
+	gone_rc=$?
+}
+
 now() { date +%s.%N; }
+now_ms() { date +%s%3N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+cpu_ticks() { if [[ -n ${1:-} ]]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
 
 step() { printf '\n== %s (%.0fs)\n' "$*" "$(since "$lib_started")"; }
 fail() {
@@ -81,19 +114,29 @@ fail() {
 	exit 1
 }
 
-lib_passed=0 lib_failed=0 lib_figures=()
+lib_passed=0 lib_failed=0 lib_figures=() lib_failures=()
 ok() {
 	lib_passed=$((lib_passed + 1))
 	printf 'ok    %s\n' "$*"
 }
 not_ok() {
 	lib_failed=$((lib_failed + 1))
+	lib_failures+=("$*")
 	printf 'FAIL  %s\n' "$*"
 }
 check() {
 	local what=$1
 	shift
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+expect() {
+	local label=$1 actual=$2 op=$3 want=$4 sym
+	case $op in -eq) sym="=" ;; -le) sym="<=" ;; -ge) sym=">=" ;; -lt) sym="<" ;; -gt) sym=">" ;; *) sym=$op ;; esac
+	if [[ $actual =~ ^-?[0-9]+$ ]] && [ "$actual" "$op" "$want" ]; then
+		ok "$label: $actual (want $sym $want)"
+	else
+		not_ok "$label: $actual (want $sym $want)"
+	fi
 }
 note() { printf '...   %s\n' "$*"; }
 figure() {
@@ -106,7 +149,9 @@ figures() {
 }
 summary() {
 	echo "$lib_passed passed, $lib_failed failed"
-	((lib_failed == 0))
+	((lib_failed == 0)) && return 0
+	printf 'failed: %s\n' "${lib_failures[@]}"
+	return 1
 }
 
 # ---- Docker builds (test-docker.sh, bench/container.sh) ---------------------

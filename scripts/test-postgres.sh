@@ -7,7 +7,9 @@
 #   . scripts/test-postgres.sh          (sourced, as scripts/test-all.sh does) defines
 #                                       signpost_pg_start and signpost_pg_stop; start
 #                                       exports the variables below, stop removes
-#                                       the cluster (call it from your EXIT trap)
+#                                       the cluster (`on_exit signpost_pg_stop`: it
+#                                       sources scripts/lib.sh, whose EXIT trap runs
+#                                       what on_exit registered)
 #
 # The cluster lives in a temp dir, is owned by the postgres user (initdb and
 # the server refuse to run as root), trusts local connections and listens on
@@ -20,35 +22,17 @@
 #
 # PostgreSQL 15 is installed with apt when its binaries are missing.
 
+# scripts/lib.sh: apt_install, free_port, on_exit (sourcing it again is a no-op).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 SIGNPOST_PG_BIN=${SIGNPOST_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 signpost_pg_install() {
 	if [[ -x $SIGNPOST_PG_BIN/initdb && -x $SIGNPOST_PG_BIN/pg_ctl ]]; then
 		return 0
 	fi
-	echo "test-postgres: installing postgresql-15 (missing $SIGNPOST_PG_BIN/initdb)" >&2
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "test-postgres: not root; install postgresql-15 first" >&2
-		return 1
-	fi
-	if [[ -z ${SIGNPOST_APT_UPDATED:-} ]]; then
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
-		export SIGNPOST_APT_UPDATED=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null || return 1
-}
-
-# signpost_pg_free_port prints a port nothing listens on (bash's /dev/tcp).
-signpost_pg_free_port() {
-	local port i
-	for ((i = 0; i < 50; i++)); do
-		port=$((20000 + RANDOM % 20000))
-		if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
+	echo "test-postgres: missing $SIGNPOST_PG_BIN/initdb" >&2
+	apt_install postgresql-15
 }
 
 signpost_pg_start() {
@@ -94,7 +78,7 @@ signpost_pg_start() {
 	chmod 666 "$dir/lock"
 	local port try
 	for ((try = 0; try < 5; try++)); do
-		port=$(signpost_pg_free_port) || break
+		port=$(free_port) || break
 		echo "port = $port" >>"$dir/data/postgresql.conf"
 		if "$dir/pgctl" start >/dev/null 2>&1; then
 			export SIGNPOST_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
@@ -125,7 +109,7 @@ fi
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
-trap signpost_pg_stop EXIT
+on_exit signpost_pg_stop
 signpost_pg_start
 if [[ ${1:-} == run ]]; then
 	shift

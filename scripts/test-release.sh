@@ -25,14 +25,10 @@ TOOLS_BIN=${SIGNPOST_TOOLS_BIN:-$HOME/.cache/signpost-tools/bin}
 GORELEASER_VERSION=v2.15.1
 GORELEASER=$TOOLS_BIN/goreleaser
 
-started=$(date +%s)
-step() { printf '\n== %s (%ss)\n' "$*" "$(($(date +%s) - started))"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-passed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
+. scripts/lib.sh # step, fail, ok, on_exit
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/signpost-release.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+on_exit 'rm -rf "$WORK"'
 mkdir -p "$TOOLS_BIN"
 
 step "goreleaser $GORELEASER_VERSION (cached in $TOOLS_BIN)"
@@ -80,4 +76,4 @@ grep -q "^revision: $(git -C "$WORK/src" rev-parse HEAD)$" <<<"$out" || fail "an
 ok "an unstamped go build says v0.99.0-test and its commit"
 
 step "done"
-echo "test-release: $passed passed, 0 failed in $(($(date +%s) - started))s"
+echo "test-release: $lib_passed passed, 0 failed in $(since "$lib_started")s"

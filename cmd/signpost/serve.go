@@ -49,6 +49,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer prof.Stop(0) // early returns; a drain pushes the last profiles first
 
+	// pprof first: a start-up that is slow (a large index, a locked
+	// database, a migration) can be profiled while it happens.
+	debug, err := ops.StartSideServers(log, c.DebugAddr, "", nil)
+	if err != nil {
+		return err
+	}
+	defer debug.Close()
+
 	// The port opens before the database: /healthz answers while another
 	// replica holds the migration lock or the links load, /readyz says 503
 	// until they are loaded, everything else 503 (ops.Starting).
@@ -151,7 +159,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Go(func() { pruneHistory(bg, st, c.HistoryRetention, pruneInterval, log) })
 	}
 
-	side, err := ops.StartSideServers(log, c.DebugAddr, c.MetricsAddr, metrics.Handler())
+	side, err := ops.StartSideServers(log, "", c.MetricsAddr, metrics.Handler())
 	if err != nil {
 		return err
 	}

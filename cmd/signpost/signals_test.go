@@ -232,8 +232,21 @@ func testSecondSignalDuringFlush(t *testing.T, bin string) {
 // links load and everything is served on the same port.
 func testProbesWhileStarting(t *testing.T, bin string) {
 	path, release := lockedSQLite(t)
-	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + path})
+	s := spawnServer(t, bin, map[string]string{"DATABASE_URL": "sqlite:" + path, "DEBUG_ADDR": "127.0.0.1:0"})
 	base := "http://" + s.waitLog("public server listening; starting up", 10*time.Second)["addr"].(string)
+
+	// pprof answers before the database opens, so a slow start-up can be
+	// profiled: here, a goroutine dump shows start-up waiting on the lock.
+	debugURL := "http://" + s.waitLog("debug server listening", 5*time.Second)["addr"].(string)
+	if resp, err := noRedirect.Get(debugURL + "/debug/pprof/goroutine?debug=2"); err != nil {
+		t.Errorf("pprof while starting: %v", err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "openStoreUntilDone") {
+			t.Errorf("pprof goroutine dump while starting: %d, want 200 with start-up's open in it:\n%.2000s", resp.StatusCode, b)
+		}
+	}
 
 	// The busy wait lasts up to 10 s; these take milliseconds.
 	for _, tt := range []struct {

@@ -2,6 +2,9 @@ package validate
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"regexp"
 	"strconv"
@@ -118,7 +121,7 @@ func TestDefaultRenderHasSeedValues(t *testing.T) {
 	if e := env["GOMAXPROCS"]; e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil || e.ValueFrom.ResourceFieldRef.Resource != "limits.cpu" {
 		t.Errorf("GOMAXPROCS = %s, want resourceFieldRef limits.cpu", toYAML(e))
 	}
-	for name, want := range map[string]string{"LOG_LEVEL": "info", "GOMEMLIMIT": "900MiB", "SHUTDOWN_DELAY": "0s", "SHUTDOWN_TIMEOUT": "25s", "HTTP_ADDR": ":8080", "DEBUG_ADDR": "127.0.0.1:6060"} {
+	for name, want := range map[string]string{"LOG_LEVEL": "info", "GOMEMLIMIT": "900MiB", "SHUTDOWN_DELAY": "2s", "SHUTDOWN_TIMEOUT": "25s", "HTTP_ADDR": ":8080", "DEBUG_ADDR": "127.0.0.1:6060"} {
 		if got := env[name]; got.Value != want || got.ValueFrom != nil {
 			t.Errorf("env %s = %s, want %q", name, toYAML(got), want)
 		}
@@ -315,7 +318,7 @@ func TestNotes(t *testing.T) {
 	}{
 		{renderOpts{}, []string{"create secret generic signpost-secrets", "--from-literal=database-url=", "3 to 20", "helm test signpost", "port-forward deploy/signpost 6060:6060", "pprof listens on 127.0.0.1:6060"}, []string{"METRICS_ADDR"}},
 		{renderOpts{Set: []string{"metrics.port=9090"}}, []string{"/metrics is served on port 9090 only", "METRICS_ADDR=:9090"}, nil},
-		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=5s"}, nil},
+		{renderOpts{ValueFiles: []string{"ci/sqlite-single-values.yaml"}, KubeVersion: kubeOld}, []string{"PersistentVolumeClaim signpost-data", "Replicas: 1", "SHUTDOWN_DELAY=7s"}, nil},
 		{renderOpts{Set: []string{"debug.addr=127.0.0.1:7070"}}, []string{"port-forward deploy/signpost 6060:7070", "pprof listens on 127.0.0.1:7070"}, nil},
 		{renderOpts{Set: []string{"debug.addr=off"}}, []string{"helm test signpost"}, []string{"pprof", "6060"}},
 		{renderOpts{Set: []string{"debug.addr="}}, []string{"helm test signpost"}, []string{"pprof", "6060"}},
@@ -418,20 +421,25 @@ func TestPyroscopeSettings(t *testing.T) {
 	}
 }
 
-// On clusters before 1.30 the kubelet cannot sleep in preStop: the server waits instead.
+// On clusters before 1.30 the kubelet cannot sleep in preStop: the server
+// waits instead, the sleep's seconds and its own delay together.
 func TestPreStopFallsBackToShutdownDelay(t *testing.T) {
 	for _, tc := range []struct {
 		kube      string
 		wantSleep int64
 		wantDelay string
+		set       []string
 	}{
-		{"1.30.0", 5, "0s"},
-		{"1.33.2", 5, "0s"},
-		{"1.29.4", 0, "5s"},
-		{kubeOld, 0, "5s"},
+		{"1.30.0", 5, "2s", nil},
+		{"1.33.2", 5, "2s", nil},
+		{"1.29.4", 0, "7s", nil},
+		{kubeOld, 0, "7s", nil},
+		{"1.30.0", 5, "0s", []string{"shutdown.delaySeconds=0"}},
+		{kubeOld, 0, "5s", []string{"shutdown.delaySeconds=0"}},
+		{"1.30.0", 0, "3s", []string{"shutdown.preStopSleepSeconds=0", "shutdown.delaySeconds=3"}},
 	} {
-		t.Run(tc.kube, func(t *testing.T) {
-			c := container(t, deployment(t, mustRender(t, renderOpts{KubeVersion: tc.kube})))
+		t.Run(tc.kube+strings.Join(tc.set, ","), func(t *testing.T) {
+			c := container(t, deployment(t, mustRender(t, renderOpts{KubeVersion: tc.kube, Set: tc.set})))
 			var sleep int64
 			if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
 				sleep = c.Lifecycle.PreStop.Sleep.Seconds
@@ -556,6 +564,7 @@ func TestConnectionsFitDefaultPostgres(t *testing.T) {
 
 // The timing and memory arithmetic holds in every variant and in the plain manifests.
 func TestShutdownAndMemoryArithmetic(t *testing.T) {
+	flush, push := drainBound(t, "FinalFlushTimeout"), drainBound(t, "ProfilePushTimeout")
 	check := func(t *testing.T, objs []object) {
 		d := deployment(t, objs)
 		c := container(t, d)
@@ -570,11 +579,19 @@ func TestShutdownAndMemoryArithmetic(t *testing.T) {
 		if err1 != nil || err2 != nil {
 			t.Fatalf("SHUTDOWN_DELAY %q / SHUTDOWN_TIMEOUT %q: %v %v", env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"], err1, err2)
 		}
-		if preStop+delay+timeout >= grace {
-			t.Errorf("terminationGracePeriodSeconds %v must exceed preStop %v + SHUTDOWN_DELAY %v + SHUTDOWN_TIMEOUT %v", grace, preStop, delay, timeout)
+		if worst := preStop + delay + timeout + flush + push; worst >= grace {
+			t.Errorf("terminationGracePeriodSeconds %v must exceed preStop %v + SHUTDOWN_DELAY %v + SHUTDOWN_TIMEOUT %v + final flush %v + profile push %v = %v", grace, preStop, delay, timeout, flush, push, worst)
 		}
 		if preStop+delay == 0 {
 			t.Error("neither preStop nor SHUTDOWN_DELAY waits for the endpoints to drop the pod")
+		}
+		// Behind a TCP balancer (a ClusterIP Service) connections stay pinned
+		// to the pod: the server must answer Connection: close for a while
+		// after SIGTERM, or Shutdown cuts keep-alive connections
+		// (scripts/test-fleet.sh, FLEET_SCENARIOS=prestop: 8 of 60,000 failed
+		// with 0s, none with 2s).
+		if delay < 2*time.Second {
+			t.Errorf("SHUTDOWN_DELAY %v: under 2s, Shutdown cuts keep-alive connections still pinned to the pod", delay)
 		}
 		limit, ok := c.Resources.Limits[corev1.ResourceMemory]
 		if gml, set := env["GOMEMLIMIT"]; set {
@@ -594,6 +611,43 @@ func TestShutdownAndMemoryArithmetic(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) { check(t, mustRender(t, v.Opts)) })
 	}
 	t.Run("kustomize", func(t *testing.T) { check(t, buildKustomize(t)) })
+}
+
+// drainBound reads a bound of the drain's last steps (a constant N *
+// time.Second) from internal/ops/drain.go, so that the arithmetic follows the
+// code (this module does not import the service's).
+func drainBound(t *testing.T, name string) time.Duration {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../../internal/ops/drain.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, n := range vs.Names {
+				if n.Name != name || i >= len(vs.Values) {
+					continue
+				}
+				if b, ok := vs.Values[i].(*ast.BinaryExpr); ok && b.Op == token.MUL {
+					lit, ok1 := b.X.(*ast.BasicLit)
+					sel, ok2 := b.Y.(*ast.SelectorExpr)
+					if ok1 && ok2 && sel.Sel.Name == "Second" {
+						if n, err := strconv.Atoi(lit.Value); err == nil {
+							return time.Duration(n) * time.Second
+						}
+					}
+				}
+				t.Fatalf("internal/ops/drain.go: %s is not N * time.Second", name)
+			}
+		}
+	}
+	t.Fatalf("internal/ops/drain.go declares no constant %s", name)
+	return 0
 }
 
 var goMemLimit = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(B|KiB|MiB|GiB|TiB)?$`)

@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -129,26 +130,45 @@ func (a *Resolver) proxy(r *http.Request) (links.Principal, error) {
 		return links.Principal{}, links.Errorf(links.Unauthorized, "the request has %d %s headers; a trusted proxy sends one", len(gs), a.GroupsHeader)
 	}
 	if len(gs) == 1 {
-		p.Groups = SplitGroups(gs[0])
+		groups, err := addGroups(nil, gs[0])
+		if err != nil {
+			return links.Principal{}, links.Errorf(links.Forbidden, "the %s header: %v; have the proxy send only the groups this service needs", http.CanonicalHeaderKey(a.GroupsHeader), err)
+		}
+		p.Groups = groups
 	}
 	return p, nil
 }
 
 // MaxGroups bounds the groups one principal carries (a session cookie
-// must stay under browsers' 4 KB).
-const MaxGroups = 100
+// must stay under browsers' 4 KB); MaxGroupLen bounds each name: a longer
+// one could never own a link ("group:NAME" within links.MaxOwnerLen). The
+// same for the proxy's groups header and the OIDC groups claim.
+const (
+	MaxGroups   = 100
+	MaxGroupLen = links.MaxOwnerLen - len(links.GroupPrefix)
+)
 
-// SplitGroups parses a comma-separated group list: trimmed, de-duplicated,
-// empty entries and a "group:" prefix dropped.
-func SplitGroups(v string) []string {
-	var out []string
-	for _, g := range strings.Split(v, ",") {
+// addGroups appends the groups of a comma-separated list to gs: trimmed,
+// a "group:" prefix dropped, empty entries and duplicates skipped. It
+// refuses a name over MaxGroupLen or a list over MaxGroups as soon as it
+// meets one, so a 64 KiB header of commas costs no more than that.
+func addGroups(gs []string, v string) ([]string, error) {
+	for v != "" {
+		var g string
+		g, v, _ = strings.Cut(v, ",")
 		g = strings.TrimPrefix(strings.TrimSpace(g), links.GroupPrefix)
-		if g != "" && !slices.Contains(out, g) {
-			out = append(out, g)
+		if g == "" || slices.Contains(gs, g) {
+			continue
 		}
+		if len(g) > MaxGroupLen {
+			return nil, fmt.Errorf("a group name of %d bytes, more than the %d a group may have", len(g), MaxGroupLen)
+		}
+		if len(gs) == MaxGroups {
+			return nil, fmt.Errorf("more than the %d groups Signpost keeps for one person", MaxGroups)
+		}
+		gs = append(gs, g)
 	}
-	return out
+	return gs, nil
 }
 
 func (a *Resolver) isAdmin(p links.Principal) bool {
@@ -167,7 +187,10 @@ func (a *Resolver) isAdmin(p links.Principal) bool {
 }
 
 // Secure reports whether the browser reached us over TLS: directly, or
-// through a trusted proxy that says X-Forwarded-Proto: https.
+// through a trusted proxy that says X-Forwarded-Proto: https. It is the
+// one place a forwarded header decides anything but identity: anyone else
+// could send the header to get Secure cookies dropped or https URLs built
+// for a plain-http service.
 func (a *Resolver) Secure(r *http.Request) bool {
 	return r.TLS != nil || (r.Header.Get("X-Forwarded-Proto") == "https" && a.trusted(r.RemoteAddr))
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
@@ -44,6 +45,41 @@ func TestUser(t *testing.T) {
 			}
 			if got := p.User; got != tt.want {
 				t.Fatalf("User = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// X-Forwarded-Proto is believed from TRUSTED_PROXIES peers only: from
+// anyone else it would turn Secure cookies off or https URLs on at will.
+func TestSecureBelievesOnlyTrustedProxies(t *testing.T) {
+	res := Resolver{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tt := range []struct {
+		name   string
+		remote string
+		proto  string
+		tls    bool
+		want   bool
+	}{
+		{"plain", "127.0.0.1:1", "", false, false},
+		{"TLS itself", "192.0.2.7:1", "", true, true},
+		{"trusted proxy says https", "10.1.2.3:1", "https", false, true},
+		{"trusted proxy says http", "10.1.2.3:1", "http", false, false},
+		{"trusted proxy, v4-mapped", "[::ffff:127.0.0.1]:1", "https", false, true},
+		{"untrusted peer says https", "192.0.2.7:1", "https", false, false},
+		{"garbage peer says https", "nonsense", "https", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			if tt.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if got := res.Secure(r); got != tt.want {
+				t.Errorf("Secure = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -138,6 +174,64 @@ func TestProxyGroupsAndAdmins(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Fatalf("principal = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// The groups a proxy sends and those an OIDC provider claims have the same
+// bounds: at most MaxGroups, each at most MaxGroupLen bytes (a longer one
+// could never own a link); beyond them the request or the sign-in is
+// refused, saying why, rather than cut short.
+func TestGroupBounds(t *testing.T) {
+	names := func(n int) []string {
+		var gs []string
+		for i := range n {
+			gs = append(gs, fmt.Sprintf("team-%03d", i))
+		}
+		return gs
+	}
+	long := strings.Repeat("g", MaxGroupLen)
+	for _, tt := range []struct {
+		name   string
+		header string
+		want   int    // groups kept
+		err    string // in the refusal
+	}{
+		{"the most groups", strings.Join(names(MaxGroups), ","), MaxGroups, ""},
+		{"duplicates count once", strings.Join(append(names(MaxGroups), names(MaxGroups)...), ","), MaxGroups, ""},
+		{"one group too many", strings.Join(names(MaxGroups+1), ","), 0, "more than the 100 groups"},
+		{"the longest name", long + ", group:" + long, 1, ""},
+		{"a name too long", "sre," + long + "x", 0, "a group name of 251 bytes"},
+		{"64 KiB of commas", strings.Repeat(",", 64<<10), 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := Resolver{Mode: ModeProxy, Header: "X-Forwarded-Email", GroupsHeader: "X-Forwarded-Groups",
+				Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "127.0.0.1:1"
+			r.Header.Set("X-Forwarded-Email", "ana@x")
+			r.Header.Set("X-Forwarded-Groups", tt.header)
+			p, err := res.Resolve(r)
+			claim, cerr := groupsOf(tt.header)
+			if tt.err == "" {
+				if err != nil || cerr != nil || len(p.Groups) != tt.want || len(claim) != tt.want {
+					t.Fatalf("proxy: %d groups, %v; OIDC claim: %d groups, %v; want %d", len(p.Groups), err, len(claim), cerr, tt.want)
+				}
+				return
+			}
+			if links.ErrorCode(err) != links.Forbidden || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "X-Forwarded-Groups") {
+				t.Errorf("proxy: %v (%s), want 403 saying %q", err, links.ErrorCode(err), tt.err)
+			}
+			if cerr == nil || !strings.Contains(cerr.Error(), tt.err) {
+				t.Errorf("OIDC claim: %v, want %q", cerr, tt.err)
+			}
+			var list []any
+			for _, g := range strings.Split(tt.header, ",") {
+				list = append(list, g)
+			}
+			if _, lerr := groupsOf(list); lerr == nil || !strings.Contains(lerr.Error(), tt.err) {
+				t.Errorf("OIDC claim as a list: %v, want %q", lerr, tt.err)
 			}
 		})
 	}

@@ -41,11 +41,11 @@ const CallbackPath = "/-/auth/callback"
 // that is down at start delays sign-in only: the server serves links
 // meanwhile, and sign-in answers 503 until discovery succeeds.
 type OIDC struct {
-	cfg     OIDCConfig
-	log     *slog.Logger
-	client  *http.Client
-	p       atomic.Pointer[provider]
-	lastErr atomic.Pointer[string]
+	cfg    OIDCConfig
+	log    *slog.Logger
+	client *http.Client
+	p      atomic.Pointer[provider]
+	failed atomic.Bool // a discovery attempt failed (its cause is logged)
 	// Backoff is the first wait between discovery attempts; it doubles up
 	// to a minute.
 	Backoff time.Duration
@@ -81,8 +81,7 @@ func (o *OIDC) Run(ctx context.Context) {
 			o.log.Info("OpenID provider discovered", "issuer", o.cfg.Issuer)
 			return
 		}
-		msg := err.Error()
-		o.lastErr.Store(&msg)
+		o.failed.Store(true)
 		o.log.Warn("OpenID provider discovery failed; sign-in answers 503 until it succeeds", "issuer", o.cfg.Issuer, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
@@ -104,17 +103,18 @@ func (o *OIDC) discover(ctx context.Context) error {
 	return nil
 }
 
-// Ready reports whether discovery has succeeded; when not, the error says
-// why.
+// Ready reports whether discovery has succeeded. When not, the error is
+// a sentence for the person at the sign-in page; the cause (a dial error,
+// a bad discovery document) is for the operator, in Run's warning, one a
+// failed attempt.
 func (o *OIDC) Ready() error {
 	if o.p.Load() != nil {
 		return nil
 	}
-	why := "it has not answered yet"
-	if e := o.lastErr.Load(); e != nil {
-		why = *e
+	if !o.failed.Load() {
+		return links.Errorf(links.Unavailable, "sign-in is unavailable: Signpost is still contacting the sign-in provider; try again in a few seconds")
 	}
-	return links.Errorf(links.Unavailable, "sign-in is unavailable: the identity provider %s could not be reached (%s); Signpost keeps retrying", o.cfg.Issuer, why)
+	return links.Errorf(links.Unavailable, "sign-in is unavailable: Signpost cannot reach the sign-in provider right now and keeps trying; try again in a minute, or tell whoever runs Signpost if it lasts")
 }
 
 func (o *OIDC) oauth(p *provider, redirectURL string) *oauth2.Config {
@@ -240,28 +240,30 @@ func (o *OIDC) session(claims map[string]any) (Session, error) {
 }
 
 // groupsOf reads a groups claim: a list of strings, or one comma-separated
-// string.
+// string, within MaxGroups and MaxGroupLen.
 func groupsOf(v any) ([]string, error) {
 	var out []string
+	var err error
 	switch g := v.(type) {
 	case nil:
 		return nil, nil
 	case string:
-		out = SplitGroups(g)
+		out, err = addGroups(nil, g)
 	case []any:
 		for _, e := range g {
 			s, ok := e.(string)
 			if !ok {
 				return nil, errors.New("is not a list of strings")
 			}
-			out = append(out, SplitGroups(s)...)
+			if out, err = addGroups(out, s); err != nil {
+				break
+			}
 		}
 	default:
 		return nil, errors.New("is not a list of strings")
 	}
-	out = slices.Compact(out)
-	if len(out) > MaxGroups {
-		return nil, fmt.Errorf("lists %d groups, more than the %d Signpost keeps in a session; have the provider send only the groups assigned to this application", len(out), MaxGroups)
+	if err != nil {
+		return nil, fmt.Errorf("lists %v; have the provider send only the groups assigned to this application", err)
 	}
 	return out, nil
 }

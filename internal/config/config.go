@@ -207,7 +207,7 @@ func Settings() []Setting {
 		num("DB_MAX_OPEN_CONNS", "25", "maximum open database connections (SQLite: readers; writes use one)", 1, func(c *Config) *int { return &c.DBMaxOpenConns }),
 		num("DB_MAX_IDLE_CONNS", "25", "maximum idle database connections", 0, func(c *Config) *int { return &c.DBMaxIdleConns }),
 		dur("DB_CONN_MAX_LIFETIME", "5m", "close database connections after this long (follows failovers)", func(c *Config) *time.Duration { return &c.DBConnMaxLifetime }),
-		durZero("SHUTDOWN_DELAY", "5s", "after SIGTERM, keep serving this long with /readyz at 503 so load balancers stop sending (0 when a preStop hook waits)", func(c *Config) *time.Duration { return &c.ShutdownDelay }),
+		durZero("SHUTDOWN_DELAY", "5s", "after SIGTERM, keep serving this long with /readyz at 503 and Connection: close, so load balancers stop sending and keep-alive clients leave (2s after a Kubernetes preStop sleep)", func(c *Config) *time.Duration { return &c.ShutdownDelay }),
 		dur("SHUTDOWN_TIMEOUT", "25s", "then wait at most this long for requests in flight", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	}
 	// The identity settings follow TRUSTED_PROXIES.

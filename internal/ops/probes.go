@@ -136,8 +136,13 @@ type Starting struct {
 	h        atomic.Pointer[http.Handler]
 }
 
-// NewStarting returns the handler that answers with p until Start.
+// NewStarting returns the handler that answers with p until Start. Its
+// /readyz stays 503 until Start even once the index has loaded: between
+// the load and Start the service is still being built (templates,
+// compressed static files), and a balancer that saw 200 then would get
+// 503s.
 func NewStarting(p *Probes) *Starting {
+	s := &Starting{}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", p.Health())
 	mux.Handle("GET /readyz", p.ready(true))
@@ -153,7 +158,8 @@ func NewStarting(p *Probes) *Starting {
 		}
 		http.Error(w, msg, http.StatusServiceUnavailable)
 	})
-	return &Starting{starting: mux}
+	s.starting = mux
+	return s
 }
 
 // Start hands every request from now on to h.

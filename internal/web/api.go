@@ -50,6 +50,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 	s.logErr(r, err)
 	errorHeaders(w, err)
+	if statusOf(err) == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", bearerChallenge(r))
+	}
 	code := links.ErrorCode(err)
 	body := map[string]any{"error": apiError{Code: code, Message: links.ErrorMessage(err)}}
 	var le *links.LineErrors
@@ -58,6 +61,25 @@ func (s *Server) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 		body["bad_lines"] = le.Total
 	}
 	writeJSON(w, statusOf(err), body)
+}
+
+// bearerChallenge is the WWW-Authenticate of an API 401 (RFC 9110 wants
+// one; RFC 6750 says what it holds): the scheme the API takes, and why
+// the credentials sent were refused. A 401 to a request with one
+// Authorization header that says Bearer is its token refused; any other
+// Authorization is a malformed request; none, no error code (an identity
+// is needed, or the proxy's identity header came twice).
+func bearerChallenge(r *http.Request) string {
+	const c = `Bearer realm="signpost"`
+	h := r.Header.Values("Authorization")
+	if len(h) == 0 {
+		return c
+	}
+	scheme, token, _ := strings.Cut(strings.TrimSpace(h[0]), " ") // as auth reads it
+	if len(h) == 1 && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "" {
+		return c + `, error="invalid_token"`
+	}
+	return c + `, error="invalid_request"`
 }
 
 // apiStale answers a conditional write that found the link changed: 412,
@@ -366,6 +388,10 @@ func (s *Server) apiDelete(w http.ResponseWriter, r *http.Request) {
 // as it goes, so a large export outlives HTTP_WRITE_TIMEOUT while a stuck
 // client still cannot hold the connection forever.
 func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
+	if _, err := strictQuery(r); err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
 	if err := s.opt.Links.MayRead(principal(r)); err != nil {
 		s.apiErr(w, r, err)
 		return

@@ -543,7 +543,8 @@ func (b *testBrowser) screenshots(t *testing.T, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// syncWriter lets Chromium's output goroutine and the cleanup share a buffer.
+// syncWriter lets a goroutine's output (Chromium's, a server's log) and
+// the test share a buffer.
 type syncWriter struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -553,6 +554,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 // withoutDBus drops the D-Bus complaints Chromium prints in containers.

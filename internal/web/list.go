@@ -28,6 +28,8 @@ func strictQuery(r *http.Request, allowed ...string) (url.Values, error) {
 		switch {
 		case k == "offset" && slices.Contains(allowed, "cursor"):
 			return nil, links.Errorf(links.Invalid, "offset is not supported: pass cursor, the next value of the previous page")
+		case !slices.Contains(allowed, k) && len(allowed) == 0:
+			return nil, links.Errorf(links.Invalid, "unknown query parameter %q; %s takes none", k, r.URL.Path)
 		case !slices.Contains(allowed, k):
 			return nil, links.Errorf(links.Invalid, "unknown query parameter %q; %s takes %s", k, r.URL.Path, strings.Join(allowed, ", "))
 		case len(q[k]) > 1 && k != "tag":

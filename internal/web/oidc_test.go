@@ -57,6 +57,7 @@ type oidcOptions struct {
 	allowedDomains         []string
 	backoff                time.Duration
 	requireLogin           bool
+	log                    io.Writer // the replica's log (default: discarded)
 }
 
 // newOIDCReplica is a Signpost (the full handler, AUTH_MODE=oidc) on st,
@@ -64,7 +65,10 @@ type oidcOptions struct {
 // links, and share sessions when they share a key.
 func newOIDCReplica(t *testing.T, st *sqlite.Store, ix *index.Index, o oidcOptions) *oidcReplica {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.log == nil {
+		o.log = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(o.log, nil))
 	sess, err := auth.NewSessions(o.keys)
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +348,8 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 	if err := ix.Load(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	a := newOIDCReplica(t, st, ix, oidcOptions{issuer: "http://" + addr, keys: testKey, backoff: 50 * time.Millisecond})
+	var logs syncWriter // browser_test.go
+	a := newOIDCReplica(t, st, ix, oidcOptions{issuer: "http://" + addr, keys: testKey, backoff: 50 * time.Millisecond, log: &logs})
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -357,8 +362,14 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 		return resp.StatusCode, resp.Header.Get("Location") + string(b)
 	}
 	time.Sleep(200 * time.Millisecond) // a few failed attempts
-	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "Sign-in is unavailable") {
+	// The page says so in a sentence; the cause (a dial error) is for the
+	// operator, in a warning per failed attempt.
+	if code, body := get("/-/login"); code != 503 || !strings.Contains(body, "Sign-in is unavailable") || !strings.Contains(body, "keeps trying") ||
+		strings.Contains(body, addr) || strings.Contains(body, "dial") || strings.Contains(body, "refused") {
 		t.Fatalf("sign-in while the issuer is down: %d %s", code, body)
+	}
+	if l := logs.String(); strings.Count(l, "OpenID provider discovery failed") < 2 || !strings.Contains(l, "connection refused") || !strings.Contains(l, addr) {
+		t.Fatalf("want a warning with the cause per failed discovery attempt, got:\n%s", l)
 	}
 	if code, loc := get("/docs"); code != 302 || loc != "https://docs.example" {
 		t.Fatalf("redirect while the issuer is down: %d %s", code, loc)

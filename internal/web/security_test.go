@@ -257,6 +257,14 @@ func TestPublicURLNotTheRequestHost(t *testing.T) {
 	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("a description derived from Host has Cache-Control %q, want no-store", cc)
 	}
+	// X-Forwarded-Proto from a peer that is not a trusted proxy says nothing.
+	untrusted := newTestServer(t, false, func(o *web.Options) { o.Auth.Trusted = nil })
+	for _, p := range []string{"/-/opensearch.xml", "/-/help"} {
+		r := untrusted.roundTrip(t, "GET", p, "Host", "go.internal:8080", "X-Forwarded-Proto", "https")
+		if r.status != 200 || strings.Contains(r.body, "https://go.internal") || !strings.Contains(r.body, "http://go.internal:8080") {
+			t.Errorf("GET %s with X-Forwarded-Proto: https from an untrusted peer = %d:\n%s", p, r.status, r.body)
+		}
+	}
 	for _, host := range []string{`evil.example"`, "evil.example%2F", "a'b", "evil.example:", "evil.example:80x", "[::1", "[1.2.3.4]", "a,b", "ev!l"} {
 		r := ts.roundTrip(t, "GET", "/-/opensearch.xml", "Host", host)
 		if r.status != http.StatusBadRequest || strings.Contains(r.body, host) {

@@ -103,9 +103,17 @@ func TestAPITokens(t *testing.T) {
 	if r := ts.do(t, "GET", "/api/v1/tokens", "", as("bo@x")...); !strings.Contains(r.body, `"tokens":[]`) {
 		t.Fatalf("bo sees tokens: %s", r.body)
 	}
-	wantError(t, ts.do(t, "GET", "/api/v1/tokens?all=1", "", ana...), 403, links.Forbidden, "only admins")
-	if r := ts.do(t, "GET", "/api/v1/tokens?all=1", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 2 {
+	wantError(t, ts.do(t, "GET", "/api/v1/tokens?all=true", "", ana...), 403, links.Forbidden, "only admins")
+	if r := ts.do(t, "GET", "/api/v1/tokens?all=true", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 2 {
 		t.Fatalf("admin's list of all: %d %s", r.status, r.body)
+	}
+
+	// Strict query: all is true or false, and nothing else is taken.
+	for _, q := range []string{"all=1", "all=yes", "all=", "all=true&all=false", "mine=1"} {
+		wantError(t, ts.do(t, "GET", "/api/v1/tokens?"+q, "", as("root@x")...), 400, links.Invalid, "")
+	}
+	if r := ts.do(t, "GET", "/api/v1/tokens?all=false", "", as("root@x")...); r.status != 200 || strings.Count(r.body, `"id"`) != 0 {
+		t.Fatalf("all=false for an admin: %d %s", r.status, r.body)
 	}
 
 	// Revoking: not by others; by the owner; then the token is refused,
@@ -162,6 +170,51 @@ func TestRequireLogin(t *testing.T) {
 		if strings.HasPrefix(tt.path, "/api/") && r.status == 401 {
 			wantError(t, r, 401, links.Unauthorized, "sign in")
 		}
+	}
+}
+
+// Every API 401 says how to authenticate (RFC 9110's WWW-Authenticate) and,
+// for credentials that were sent, why they were refused (RFC 6750).
+func TestAPI401Challenge(t *testing.T) {
+	ts := newProxyServer(t, true)
+	const realm = `Bearer realm="signpost"`
+	for _, tt := range []struct {
+		name string
+		hdr  []string // header name, value, ...; added, so a name may repeat
+		want string
+	}{
+		{"no identity under REQUIRE_LOGIN", nil, realm},
+		{"a token that is not one", []string{"Authorization", "Bearer sp_nonsense"}, realm + `, error="invalid_token"`},
+		{"another scheme", []string{"Authorization", "Basic YTpi"}, realm + `, error="invalid_request"`},
+		{"Bearer without a token", []string{"Authorization", "Bearer "}, realm + `, error="invalid_request"`},
+		{"two Authorization headers", []string{"Authorization", "Bearer a", "Authorization", "Bearer b"}, realm + `, error="invalid_request"`},
+		{"the identity header twice", []string{"X-Forwarded-Email", "ana@x", "X-Forwarded-Email", "bo@x"}, realm},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", ts.URL+"/api/v1/links", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i+1 < len(tt.hdr); i += 2 {
+				req.Header.Add(tt.hdr[i], tt.hdr[i+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Values("WWW-Authenticate"); resp.StatusCode != 401 || len(got) != 1 || got[0] != tt.want {
+				t.Errorf("%d, WWW-Authenticate %q; want 401 with %q", resp.StatusCode, got, tt.want)
+			}
+		})
+	}
+	// Not on a page (a browser would show its own sign-in dialog), nor on a 403.
+	if r := ts.do(t, "GET", "/-/", ""); r.status != 401 || r.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("GET /-/ without identity: %d, WWW-Authenticate %q; want 401 without it", r.status, r.header.Get("WWW-Authenticate"))
+	}
+	r := ts.do(t, "POST", "/api/v1/tokens", `{"name":"x","scopes":["admin"]}`, as("ana@x")...)
+	if r.status != 403 || r.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("a refused admin token: %d, WWW-Authenticate %q; want 403 without it", r.status, r.header.Get("WWW-Authenticate"))
 	}
 }
 

@@ -67,7 +67,16 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListTokens(w http.ResponseWriter, r *http.Request) {
-	all, _ := strconv.ParseBool(r.URL.Query().Get("all"))
+	q, err := strictQuery(r, "all")
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	all := q.Get("all") == "true"
+	if v := q.Get("all"); q.Has("all") && v != "true" && v != "false" {
+		s.apiErr(w, r, links.Errorf(links.Invalid, "all is true or false, not %q", v))
+		return
+	}
 	ts, err := s.opt.Links.ListTokens(r.Context(), principal(r), all)
 	if err != nil {
 		s.apiErr(w, r, err)

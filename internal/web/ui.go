@@ -449,8 +449,9 @@ func (s *Server) openSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 // base is the service's absolute URL as browsers should reach it: PUBLIC_URL
-// when set, whatever the request says. Without it, the request's Host
-// (and X-Forwarded-Proto), which only repeats what the client sent: then
+// when set, whatever the request says. Without it, the request's Host (and
+// the scheme, https when auth.Resolver.Secure says so: TLS, or a trusted
+// proxy's X-Forwarded-Proto), which only repeats what the client sent: then
 // only a plain host[:port] is accepted, and the answer is marked for no
 // cache to keep, so that no client can plant its Host in a shared cache.
 func (s *Server) base(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -462,7 +463,11 @@ func (s *Server) base(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if !validHost(r.Host) {
 		return "", false
 	}
-	return scheme(r) + "://" + r.Host, true
+	scheme := "http"
+	if s.opt.Auth.Secure(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host, true
 }
 
 // validHost accepts a DNS name or IPv4 address with an optional port, or a
@@ -494,15 +499,6 @@ func validHost(h string) bool {
 		}
 	}
 	return true
-}
-
-// scheme is how the browser reached us: https behind a TLS-terminating
-// proxy that says so.
-func scheme(r *http.Request) string {
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		return "https"
-	}
-	return "http"
 }
 
 // static serves the static files (assets.go); anything else under

@@ -346,6 +346,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], `"clicks":1`) {
 		t.Fatalf("export body: %q", r.body)
 	}
+	// The export takes no query parameters: a filter it would ignore is refused.
+	wantError(t, src.do(t, "GET", "/api/v1/export?q=one", ""), 400, links.Invalid, `unknown query parameter "q"; /api/v1/export takes none`)
 	dst := newTestServer(t, false)
 	imp := dst.do(t, "POST", "/api/v1/import", r.body, "Content-Type", "application/x-ndjson")
 	if imp.status != 200 || !strings.Contains(imp.body, `"imported":2`) {

@@ -30,23 +30,42 @@ Chart name and version, for the helm.sh/chart label.
 {{- end }}
 
 {{/*
-The standard app.kubernetes.io labels on every object.
+The standard app.kubernetes.io labels on every object but the component.
 */}}
-{{- define "signpost.labels" -}}
+{{- define "signpost.commonLabels" -}}
 helm.sh/chart: {{ include "signpost.chart" . }}
 {{ include "signpost.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "signpost.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
-app.kubernetes.io/component: server
 app.kubernetes.io/part-of: signpost
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-Selector labels: stable for the life of the release (a Deployment's selector is immutable).
+The labels of every object of the server (the helm test pod is component "test").
+*/}}
+{{- define "signpost.labels" -}}
+{{ include "signpost.commonLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of the release (a Deployment's selector is
+immutable, so it stays these two; no ReplicaSet adopts the helm test pod, which
+lacks pod-template-hash).
 */}}
 {{- define "signpost.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "signpost.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The server's pods and nothing else (not the helm test pod, which also carries the
+selector labels): what the Service, the PodDisruptionBudget, the NetworkPolicy and
+the topology spread select.
+*/}}
+{{- define "signpost.podSelectorLabels" -}}
+{{ include "signpost.selectorLabels" . }}
+app.kubernetes.io/component: server
 {{- end }}
 
 {{/*
@@ -77,11 +96,12 @@ Otherwise the same wait is done by the server itself through SHUTDOWN_DELAY.
 {{- end }}
 
 {{/*
-SHUTDOWN_DELAY: zero when preStop sleeps (the wait already happened before
-SIGTERM), else the configured wait.
+SHUTDOWN_DELAY: shutdown.delaySeconds when preStop sleeps (the endpoints wait
+already happened before SIGTERM; the delay lets keep-alive clients leave on
+Connection: close), else the sleep's wait and the delay together.
 */}}
 {{- define "signpost.shutdownDelay" -}}
-{{- if include "signpost.preStopSleep" . }}0s{{ else }}{{ int .Values.shutdown.preStopSleepSeconds }}s{{ end }}
+{{- if include "signpost.preStopSleep" . }}{{ int .Values.shutdown.delaySeconds }}s{{ else }}{{ add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.delaySeconds) }}s{{ end }}
 {{- end }}
 
 {{/*
@@ -96,7 +116,7 @@ Fail early, with a clear message, on combinations the schema cannot express.
 */}}
 {{- define "signpost.validate" -}}
 {{- /* Env names the chart sets, and the value each comes from. */}}
-{{- $reserved := dict "DATABASE_URL" "database.mode and secrets" "HTTP_ADDR" "service.targetPort" "SHUTDOWN_DELAY" "shutdown.preStopSleepSeconds" "SHUTDOWN_TIMEOUT" "shutdown.timeout" "DEBUG_ADDR" "debug.addr" "PYROSCOPE_SERVER" "pyroscope.server" "METRICS_ADDR" "metrics.port" }}
+{{- $reserved := dict "DATABASE_URL" "database.mode and secrets" "HTTP_ADDR" "service.targetPort" "SHUTDOWN_DELAY" "shutdown.delaySeconds" "SHUTDOWN_TIMEOUT" "shutdown.timeout" "DEBUG_ADDR" "debug.addr" "PYROSCOPE_SERVER" "pyroscope.server" "METRICS_ADDR" "metrics.port" }}
 {{- range $name, $_ := .Values.env }}
 {{- if hasKey $reserved $name }}
 {{- fail (printf "env.%s is set by the chart; use %s instead (see values.yaml)" $name (get $reserved $name)) }}
