@@ -72,7 +72,10 @@ type ListOptions struct {
 // Store keeps links. Every backend must pass storetest.Run unchanged.
 //
 // Writes return Unavailable when the database cannot be reached, NotFound
-// for a missing key and Conflict for a duplicate key.
+// for a missing key and Conflict for a duplicate key. Create, Update and
+// Delete also return the link-set version (see Version) their change
+// committed as, so that the index that publishes the change knows it holds
+// that version and needs no reload for it.
 type Store interface {
 	Get(ctx context.Context, key string) (Link, error)
 	List(ctx context.Context, opt ListOptions) ([]Link, error)
@@ -80,19 +83,21 @@ type Store interface {
 	// is never held in memory.
 	Each(ctx context.Context, fn func(Link) error) error
 	// Create stores a new link; Conflict when its key exists.
-	Create(ctx context.Context, l Link) (Link, error)
+	Create(ctx context.Context, l Link) (Link, int64, error)
 	// Update replaces name, URL, description, owner and updated time of
 	// the link stored under key. l.Key may differ from key (a rename);
 	// Conflict when l.Key belongs to another link.
-	Update(ctx context.Context, key string, l Link) (Link, error)
-	Delete(ctx context.Context, key string) error
+	Update(ctx context.Context, key string, l Link) (Link, int64, error)
+	Delete(ctx context.Context, key string) (int64, error)
 	// Import upserts every link by key in one transaction: all or nothing.
 	Import(ctx context.Context, ls []Link) error
 	// AddClicks adds each count to its link atomically (clicks = clicks + n)
-	// in one statement; keys that no longer exist are ignored.
+	// in one transaction (one batch of a flush); keys that no longer exist
+	// are ignored.
 	AddClicks(ctx context.Context, cs []Click) error
 	// Version is a counter that every committed change of the link set
-	// (not clicks) increases; replicas compare it to decide on a resync.
+	// (not clicks) increases, by one for each Create, Update and Delete;
+	// replicas compare it to decide on a resync.
 	Version(ctx context.Context) (int64, error)
 	// SchemaVersion is the applied migration version.
 	SchemaVersion(ctx context.Context) (int64, error)

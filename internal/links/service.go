@@ -18,6 +18,10 @@ type Publisher interface {
 	Put(Link) error
 	Remove(key string)
 	Load(ctx context.Context, s Store) error
+	// Published tells the read model that the change committed as
+	// link-set version v is published (re-read after its commit), so
+	// that it is not reloaded for it.
+	Published(v int64)
 }
 
 // Service applies the rules of the domain to writes: names are normalised,
@@ -96,11 +100,11 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	}
 	l.CreatedAt = s.now()
 	l.UpdatedAt = l.CreatedAt
-	l, err := s.Store.Create(ctx, l)
+	l, v, err := s.Store.Create(ctx, l)
 	if err != nil {
 		return Link{}, err
 	}
-	return l, s.publish(ctx, &l, l.Key)
+	return l, s.publish(ctx, v, &l, l.Key)
 }
 
 // Update changes the fields present in in. A rename is an update of Name.
@@ -134,14 +138,14 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		return Link{}, err
 	}
 	l.UpdatedAt = s.now()
-	l, err = s.Store.Update(ctx, key, l)
+	l, v, err := s.Store.Update(ctx, key, l)
 	if err != nil {
 		return Link{}, err
 	}
 	if l.Key != key {
-		return l, s.publish(ctx, &l, key, l.Key)
+		return l, s.publish(ctx, v, &l, key, l.Key)
 	}
-	return l, s.publish(ctx, &l, key)
+	return l, s.publish(ctx, v, &l, key)
 }
 
 // Delete removes the link called name.
@@ -157,24 +161,28 @@ func (s *Service) Delete(ctx context.Context, user, name string) error {
 	if err := s.mayChange(user, cur); err != nil {
 		return err
 	}
-	if err := s.Store.Delete(ctx, key); err != nil {
+	v, err := s.Store.Delete(ctx, key)
+	if err != nil {
 		return err
 	}
-	return s.publish(ctx, nil, key)
+	return s.publish(ctx, v, nil, key)
 }
 
 // publishTimeout bounds the re-read after a commit.
 const publishTimeout = 5 * time.Second
 
-// publish shows a committed change in the index: keys are re-read from the
-// store, even when the client has gone away meanwhile. If the store cannot
-// be read just then, what was written is published as it is (written, or
-// nothing for a delete, and the other keys removed); a concurrent write by
-// another replica is then repaired by its notification or the next resync.
-func (s *Service) publish(ctx context.Context, written *Link, keys ...string) error {
+// publish shows a committed change, at link-set version v, in the index:
+// keys are re-read from the store, even when the client has gone away
+// meanwhile, and the index learns that it holds v. If the store cannot be
+// read just then, what was written is published as it is (written, or
+// nothing for a delete, and the other keys removed), and v is not claimed:
+// a concurrent write by another replica is then repaired by its
+// notification or the next resync.
+func (s *Service) publish(ctx context.Context, v int64, written *Link, keys ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	if s.Index.Refresh(ctx, s.Store, keys...) == nil {
+		s.Index.Published(v)
 		return nil
 	}
 	for _, k := range keys {

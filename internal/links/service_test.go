@@ -28,22 +28,22 @@ func (f *flakyReads) Get(ctx context.Context, key string) (links.Link, error) {
 	return f.Store.Get(ctx, key)
 }
 
-func (f *flakyReads) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	got, err := f.Store.Update(ctx, key, l)
+func (f *flakyReads) Update(ctx context.Context, key string, l links.Link) (links.Link, int64, error) {
+	got, v, err := f.Store.Update(ctx, key, l)
 	f.down.Store(true) // committed; the re-read that follows fails
-	return got, err
+	return got, v, err
 }
 
-func (f *flakyReads) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	got, err := f.Store.Create(ctx, l)
+func (f *flakyReads) Create(ctx context.Context, l links.Link) (links.Link, int64, error) {
+	got, v, err := f.Store.Create(ctx, l)
 	f.down.Store(true)
-	return got, err
+	return got, v, err
 }
 
-func (f *flakyReads) Delete(ctx context.Context, key string) error {
-	err := f.Store.Delete(ctx, key)
+func (f *flakyReads) Delete(ctx context.Context, key string) (int64, error) {
+	v, err := f.Store.Delete(ctx, key)
 	f.down.Store(true)
-	return err
+	return v, err
 }
 
 func ptr(s string) *string { return &s }
@@ -78,7 +78,7 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 			}
 			target := func(key string) string {
 				if e, ok := ix.Lookup(key); ok {
-					return e.Link.URL
+					return e.Target.String()
 				}
 				return ""
 			}

@@ -42,11 +42,11 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	loc, err := e.Target.Expand(rest, r.URL.RawQuery, user)
 	if err != nil {
-		s.opt.Log.Warn("link target did not expand", "name", e.Link.Name, "err", err)
-		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" could not be expanded: "+links.ErrorMessage(err))
+		s.opt.Log.Warn("link target did not expand", "name", name, "err", err)
+		s.errorPage(w, r, http.StatusBadGateway, "go/"+name+" could not be expanded: "+links.ErrorMessage(err))
 		return
 	}
-	e.Click(s.opt.Now())
+	s.opt.Index.Click(e)
 	if s.opt.OnRedirect != nil {
 		s.opt.OnRedirect(true)
 	}

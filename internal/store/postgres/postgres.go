@@ -194,44 +194,54 @@ func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 
 var dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap}
 
-func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	got, err := scan(s.db.QueryRowContext(ctx,
-		`INSERT INTO links (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+columns,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt))
-	if isUniqueViolation(err) {
-		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
-	}
-	if err != nil {
-		return l, wrap(err)
-	}
-	return got, nil
+// Create, Update and Delete each run in one transaction that also reads
+// the link-set version the change's trigger set: the trigger's update
+// holds that row's lock until the commit, so the version read is the one
+// this change committed as.
+func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, error) {
+	return s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		got, err := scan(tx.QueryRowContext(ctx,
+			`INSERT INTO links (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+columns,
+			l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt))
+		if isUniqueViolation(err) {
+			return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
+		}
+		return got, err
+	})
 }
 
-func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	got, err := scan(s.db.QueryRowContext(ctx,
-		`UPDATE links SET key = $1, name = $2, url = $3, description = $4, owner = $5, updated_at = $6
-		WHERE key = $7 RETURNING `+columns,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.UpdatedAt, key))
-	switch {
-	case isUniqueViolation(err):
-		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
-	case errors.Is(err, sql.ErrNoRows):
-		return l, links.Errorf(links.NotFound, "link %q not found", key)
-	case err != nil:
-		return l, wrap(err)
-	}
-	return got, nil
+func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, int64, error) {
+	return s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		got, err := scan(tx.QueryRowContext(ctx,
+			`UPDATE links SET key = $1, name = $2, url = $3, description = $4, owner = $5, updated_at = $6
+			WHERE key = $7 RETURNING `+columns,
+			l.Key, l.Name, l.URL, l.Description, l.Owner, l.UpdatedAt, key))
+		switch {
+		case isUniqueViolation(err):
+			return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
+		case errors.Is(err, sql.ErrNoRows):
+			return l, links.Errorf(links.NotFound, "link %q not found", key)
+		}
+		return got, err
+	})
 }
 
-func (s *Store) Delete(ctx context.Context, key string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM links WHERE key = $1`, key)
-	if err != nil {
-		return wrap(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return links.Errorf(links.NotFound, "link %q not found", key)
-	}
-	return nil
+func (s *Store) Delete(ctx context.Context, key string) (int64, error) {
+	_, v, err := s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM links WHERE key = $1`, key)
+		if err != nil {
+			return links.Link{}, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return links.Link{}, links.Errorf(links.NotFound, "link %q not found", key)
+		}
+		return links.Link{}, nil
+	})
+	return v, err
+}
+
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) (links.Link, error)) (links.Link, int64, error) {
+	return dialect.Write(ctx, s.db, fn)
 }
 
 // importChunk bounds the rows of one upsert statement.
@@ -303,11 +313,11 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link) error {
 	return wrap(err)
 }
 
-// AddClicks adds every count in one statement: an atomic increment
-// (clicks = clicks + n), never read-modify-write, so flushes from any
-// number of replicas add up. Rows are locked in key order, so two replicas
-// flushing overlapping sets at once wait for each other instead of
-// deadlocking.
+// AddClicks adds every count in one statement, in its own transaction
+// (one batch of a flush): an atomic increment (clicks = clicks + n),
+// never read-modify-write, so flushes from any number of replicas add up.
+// Rows are locked in key order, so two replicas flushing overlapping sets
+// at once wait for each other instead of deadlocking.
 func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 	cs = links.MergeClicks(cs)
 	if len(cs) == 0 {
@@ -318,7 +328,12 @@ func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 	for i, c := range cs {
 		keys[i], ns[i], ats[i] = c.Key, c.N, c.Last
 	}
-	_, err := s.db.ExecContext(ctx, `
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `
 		WITH v AS (
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS v(key, n, at)
 		), locked AS (
@@ -327,5 +342,8 @@ func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 		UPDATE links SET clicks = links.clicks + v.n, last_clicked_at = greatest(links.last_clicked_at, v.at)
 		FROM v, locked WHERE links.key = v.key AND locked.key = v.key`,
 		keys, ns, ats)
-	return wrap(err)
+	if err != nil {
+		return wrap(err)
+	}
+	return wrap(tx.Commit())
 }

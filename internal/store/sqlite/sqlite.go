@@ -170,47 +170,56 @@ func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 
 var dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap}
 
-func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	_, err := s.wr.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt))
-	if isConstraint(err) {
-		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
-	}
-	if err != nil {
-		return l, wrap(err)
-	}
-	return s.getWriter(ctx, l.Key)
+// Create, Update and Delete each run in one transaction that also reads
+// the link-set version the change's trigger set (the writer pool has one
+// connection, so nothing commits in between).
+func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, error) {
+	return s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO links (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt))
+		if isConstraint(err) {
+			return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
+		}
+		if err != nil {
+			return l, err
+		}
+		return scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, l.Key))
+	})
 }
 
-func (s *Store) getWriter(ctx context.Context, key string) (links.Link, error) {
-	l, err := scan(s.wr.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
-	return l, wrap(err)
+func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, int64, error) {
+	return s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, updated_at = ? WHERE key = ?`,
+			l.Key, l.Name, l.URL, l.Description, l.Owner, micros(l.UpdatedAt), key)
+		if isConstraint(err) {
+			return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
+		}
+		if err != nil {
+			return l, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return l, links.Errorf(links.NotFound, "link %q not found", key)
+		}
+		return scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, l.Key))
+	})
 }
 
-func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	res, err := s.wr.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, updated_at = ? WHERE key = ?`,
-		l.Key, l.Name, l.URL, l.Description, l.Owner, micros(l.UpdatedAt), key)
-	if isConstraint(err) {
-		return l, links.Errorf(links.Conflict, "link %q already exists", l.Name)
-	}
-	if err != nil {
-		return l, wrap(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return l, links.Errorf(links.NotFound, "link %q not found", key)
-	}
-	return s.getWriter(ctx, l.Key)
+func (s *Store) Delete(ctx context.Context, key string) (int64, error) {
+	_, v, err := s.write(ctx, func(tx *sql.Tx) (links.Link, error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM links WHERE key = ?`, key)
+		if err != nil {
+			return links.Link{}, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return links.Link{}, links.Errorf(links.NotFound, "link %q not found", key)
+		}
+		return links.Link{}, nil
+	})
+	return v, err
 }
 
-func (s *Store) Delete(ctx context.Context, key string) error {
-	res, err := s.wr.ExecContext(ctx, `DELETE FROM links WHERE key = ?`, key)
-	if err != nil {
-		return wrap(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return links.Errorf(links.NotFound, "link %q not found", key)
-	}
-	return nil
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) (links.Link, error)) (links.Link, int64, error) {
+	return dialect.Write(ctx, s.wr, fn)
 }
 
 func (s *Store) Import(ctx context.Context, ls []links.Link) error {
@@ -239,21 +248,32 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 // clickChunk bounds the variables of one statement (SQLite allows 32766).
 const clickChunk = 1000
 
+// AddClicks writes the batch in one transaction, in statements of
+// clickChunk rows. (The flusher sends batches sorted by key, so that the
+// updates walk the primary key's pages in order.)
 func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 	cs = links.MergeClicks(cs)
+	if len(cs) == 0 {
+		return nil
+	}
+	tx, err := s.wr.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
 	for len(cs) > 0 {
 		n := min(len(cs), clickChunk)
-		if err := s.addClicks(ctx, cs[:n]); err != nil {
+		if err := addClicks(ctx, tx, cs[:n]); err != nil {
 			return err
 		}
 		cs = cs[n:]
 	}
-	return nil
+	return wrap(tx.Commit())
 }
 
 // addClicks adds every count in one UPDATE ... FROM: an atomic increment,
 // never read-modify-write.
-func (s *Store) addClicks(ctx context.Context, cs []links.Click) error {
+func addClicks(ctx context.Context, tx *sql.Tx, cs []links.Click) error {
 	var b strings.Builder
 	args := make([]any, 0, 3*len(cs))
 	b.WriteString(`WITH v(key, n, at) AS (VALUES `)
@@ -267,7 +287,7 @@ func (s *Store) addClicks(ctx context.Context, cs []links.Click) error {
 	b.WriteString(`) UPDATE links SET clicks = links.clicks + v.n,
 		last_clicked_at = max(coalesce(links.last_clicked_at, 0), v.at)
 		FROM v WHERE links.key = v.key`)
-	_, err := s.wr.ExecContext(ctx, b.String(), args...)
+	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return wrap(err)
 }
 

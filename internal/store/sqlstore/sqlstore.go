@@ -82,6 +82,27 @@ func (d Dialect) each(ctx context.Context, db *sql.DB, query string, args []any,
 	return d.Wrap(rows.Err())
 }
 
+// Write runs fn in a transaction on db and returns what it returned with
+// the link-set version at its commit: the version that fn's change (its
+// trigger) set, which no other writer can move before the commit (SQLite
+// has one writer; on PostgreSQL the trigger's update holds the row's lock).
+func (d Dialect) Write(ctx context.Context, db *sql.DB, fn func(*sql.Tx) (links.Link, error)) (links.Link, int64, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return links.Link{}, 0, d.Wrap(err)
+	}
+	defer tx.Rollback()
+	l, err := fn(tx)
+	if err != nil {
+		return l, 0, d.Wrap(err)
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM link_set_version WHERE id = 1`).Scan(&v); err != nil {
+		return l, 0, d.Wrap(err)
+	}
+	return l, v, d.Wrap(tx.Commit())
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"AddClicks", testAddClicks},
 		{"AddClicksConcurrent", testAddClicksConcurrent},
 		{"Version", testVersion},
+		{"WriteVersions", testWriteVersions},
 		{"SchemaVersion", testSchemaVersion},
 	}
 	for _, tt := range tests {
@@ -53,7 +54,7 @@ func mk(name, url string) links.Link {
 
 func mustCreate(t *testing.T, s links.Store, l links.Link) links.Link {
 	t.Helper()
-	got, err := s.Create(context.Background(), l)
+	got, _, err := s.Create(context.Background(), l)
 	if err != nil {
 		t.Fatalf("Create(%q): %v", l.Name, err)
 	}
@@ -92,7 +93,7 @@ func testCreateGet(t *testing.T, s links.Store) {
 
 func testCreateConflict(t *testing.T, s links.Store) {
 	mustCreate(t, s, mk("docs", "https://a.example"))
-	_, err := s.Create(context.Background(), mk("docs", "https://b.example"))
+	_, _, err := s.Create(context.Background(), mk("docs", "https://b.example"))
 	wantCode(t, err, links.Conflict)
 	got, _ := s.Get(context.Background(), "docs")
 	if got.URL != "https://a.example" {
@@ -115,7 +116,7 @@ func testUpdate(t *testing.T, s links.Store) {
 	l.Description, l.Owner = "new", "bob"
 	l.UpdatedAt = t0.Add(time.Hour)
 	l.CreatedAt = t0.Add(99 * time.Hour) // must be ignored
-	got, err := s.Update(ctx, "docs", l)
+	got, _, err := s.Update(ctx, "docs", l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func testUpdate(t *testing.T, s links.Store) {
 func testRename(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, mk("old", "https://a.example"))
-	got, err := s.Update(ctx, "old", mk("New-Name", "https://a.example"))
+	got, _, err := s.Update(ctx, "old", mk("New-Name", "https://a.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,24 +151,25 @@ func testRename(t *testing.T, s links.Store) {
 func testRenameConflict(t *testing.T, s links.Store) {
 	mustCreate(t, s, mk("a", "https://a.example"))
 	mustCreate(t, s, mk("b", "https://b.example"))
-	_, err := s.Update(context.Background(), "a", mk("B", "https://a.example"))
+	_, _, err := s.Update(context.Background(), "a", mk("B", "https://a.example"))
 	wantCode(t, err, links.Conflict)
 }
 
 func testUpdateMissing(t *testing.T, s links.Store) {
-	_, err := s.Update(context.Background(), "nope", mk("nope", "https://a.example"))
+	_, _, err := s.Update(context.Background(), "nope", mk("nope", "https://a.example"))
 	wantCode(t, err, links.NotFound)
 }
 
 func testDelete(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, mk("gone", "https://a.example"))
-	if err := s.Delete(ctx, "gone"); err != nil {
+	if _, err := s.Delete(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Get(ctx, "gone")
 	wantCode(t, err, links.NotFound)
-	wantCode(t, s.Delete(ctx, "gone"), links.NotFound)
+	_, err = s.Delete(ctx, "gone")
+	wantCode(t, err, links.NotFound)
 }
 
 func testList(t *testing.T, s links.Store) {
@@ -359,14 +361,14 @@ func testVersion(t *testing.T, s links.Store) {
 	if v() != v1 {
 		t.Fatal("clicks bumped the version")
 	}
-	if _, err := s.Update(ctx, "a", mk("a", "https://b.example")); err != nil {
+	if _, _, err := s.Update(ctx, "a", mk("a", "https://b.example")); err != nil {
 		t.Fatal(err)
 	}
 	v2 := v()
 	if v2 <= v1 {
 		t.Fatal("update did not bump version")
 	}
-	if err := s.Delete(ctx, "a"); err != nil {
+	if _, err := s.Delete(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	if v() <= v2 {
@@ -378,5 +380,44 @@ func testSchemaVersion(t *testing.T, s links.Store) {
 	v, err := s.SchemaVersion(context.Background())
 	if err != nil || v < 1 {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+}
+
+// Each write returns the version it committed as: the one Version reads
+// right after it, one more than before (an index that published the write
+// then knows it is current).
+func testWriteVersions(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	v0, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got int64, err error, want int64) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		now, verr := s.Version(ctx)
+		if verr != nil {
+			t.Fatal(verr)
+		}
+		if got != want || now != want {
+			t.Fatalf("%s returned version %d, store is at %d; want %d", what, got, now, want)
+		}
+	}
+	_, v, err := s.Create(ctx, mk("a", "https://a.example"))
+	check("Create", v, err, v0+1)
+	_, v, err = s.Update(ctx, "a", mk("a", "https://b.example"))
+	check("Update", v, err, v0+2)
+	_, v, err = s.Update(ctx, "a", mk("Renamed", "https://b.example"))
+	check("Update (rename)", v, err, v0+3)
+	v, err = s.Delete(ctx, "renamed")
+	check("Delete", v, err, v0+4)
+	// A failed write changes nothing and claims no version.
+	if _, v, err := s.Update(ctx, "gone", mk("gone", "https://c.example")); links.ErrorCode(err) != links.NotFound || v != 0 {
+		t.Fatalf("Update of a missing link = %d, %v", v, err)
+	}
+	if now, _ := s.Version(ctx); now != v0+4 {
+		t.Fatalf("a failed write moved the version to %d", now)
 	}
 }
