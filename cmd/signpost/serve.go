@@ -102,7 +102,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Ready:  probes.Ready(),
 
 		Metrics:    publicMetrics,
-		Wrap:       metrics.Wrap,
 		OnRedirect: metrics.Redirect,
 	})
 	if err != nil {

@@ -13,9 +13,7 @@ import (
 // under /-/, the probes) wins over it, and link names can never be "-",
 // "api", "healthz", "readyz" or "metrics".
 func (s *Server) routes(mux, api *http.ServeMux) {
-	handle := func(pattern string, h http.HandlerFunc) http.Handler {
-		return s.handle(mux, pattern, h)
-	}
+	handle := func(pattern string, h http.HandlerFunc) { s.handle(mux, pattern, h) }
 	handleOpt := func(pattern string, h http.Handler) {
 		if h != nil {
 			handle(pattern, h.ServeHTTP)
@@ -39,7 +37,7 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handle("GET /-/static/", s.static)
 
 	// Everything else is a link.
-	s.redirectH = handle("GET /", s.redirect)
+	handle(redirectPattern, s.redirect)
 
 	// JSON API, on a mux of its own: without "GET /" there, each path can
 	// have a method-less pattern that answers other methods with a JSON
@@ -59,15 +57,14 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handleAPI("/api/", s.apiNotFound)
 }
 
-// handle registers h for pattern on mux, through the metrics middleware.
-func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) http.Handler {
-	var hh http.Handler = h
-	if s.opt.Wrap != nil {
-		hh = s.opt.Wrap(pattern, hh)
-	}
-	mux.Handle(pattern, hh)
-	return hh
+// handle registers h for pattern on mux.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.Handle(pattern, h)
 }
+
+// redirectPattern is the redirects' route. The fast path that skips the
+// mux sets it as r.Pattern, as the mux would, for the metrics' route label.
+const redirectPattern = "GET /"
 
 // isAPIPath reports whether path belongs to the API mux.
 func isAPIPath(path string) bool { return strings.HasPrefix(path, "/api/") }

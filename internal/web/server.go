@@ -30,9 +30,6 @@ type Options struct {
 	Index *index.Index
 	Auth  *auth.Resolver
 	Log   *slog.Logger
-	// Wrap, when set, wraps every route's handler; it is given the route's
-	// pattern (for metrics labels that never carry a user-typed path).
-	Wrap func(pattern string, h http.Handler) http.Handler
 	// OnRedirect, when set, is told whether each redirect found its link.
 	OnRedirect func(found bool)
 	// Health, Ready and Metrics are served on /healthz, /readyz and
@@ -49,8 +46,6 @@ type Server struct {
 	osd    *texttemplate.Template
 	assets http.Handler
 	h      http.Handler
-	// redirectH is the "GET /" route's handler with its middleware.
-	redirectH http.Handler
 }
 
 // New parses the embedded templates and builds the handler.
@@ -89,9 +84,10 @@ func New(opt Options) (*Server, error) {
 	s.h = recoverPanics(opt.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLinkPath(r.URL.Path):
-			// Redirects: the same handler and middleware the mux would
-			// pick. Safe methods need no CSRF check.
-			s.redirectH.ServeHTTP(w, r)
+			// Redirects: the handler the mux would pick, and the pattern
+			// it would report. Safe methods need no CSRF check.
+			r.Pattern = redirectPattern
+			s.redirect(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)
 		default:
