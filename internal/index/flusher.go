@@ -36,14 +36,14 @@ func (f *Flusher) Flush(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	slices.SortFunc(ts, func(a, b taken) int { return cmp.Compare(a.c.key, b.c.key) })
+	slices.SortFunc(ts, func(a, b taken) int { return cmp.Compare(a.e.key, b.e.key) })
 	batch := make([]links.Click, 0, min(len(ts), FlushBatch))
 	var err error
 	for i := 0; i < len(ts); i += FlushBatch {
 		part := ts[i:min(i+FlushBatch, len(ts))]
 		batch = batch[:0]
 		for _, t := range part {
-			batch = append(batch, links.Click{Key: t.c.key, N: t.n, Last: time.UnixMicro(t.last).UTC()})
+			batch = append(batch, links.Click{Key: t.e.key, N: t.n, Last: time.UnixMicro(t.last).UTC()})
 		}
 		if err = f.Store.AddClicks(ctx, batch); err != nil {
 			// This batch and those after it were not written.

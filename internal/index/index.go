@@ -41,7 +41,6 @@ func (e *Entry) Key() string { return e.key }
 // entries of its link: a changed link's new entry takes over its
 // predecessor's counter, and a removed link's counter is still flushed.
 type counter struct {
-	key  string
 	n    atomic.Int64
 	last atomic.Int64 // unix microseconds of the latest click
 }
@@ -58,12 +57,13 @@ type Index struct {
 	publish sync.Mutex
 
 	// pending is the running total of clicks not yet written; dirty lists
-	// the counters clicked since the last flush (each once: a counter is
-	// added when its count leaves zero), so that neither a scrape nor a
-	// flush visits links nobody clicked.
+	// the links clicked since the last flush (each once: an entry is added
+	// when its counter leaves zero; any entry of a link names its key and
+	// counter), so that neither a scrape nor a flush visits links nobody
+	// clicked.
 	pending atomic.Int64
 	dirtyMu sync.Mutex
-	dirty   []*counter
+	dirty   []*Entry
 	// clock is a coarse clock for click times (unix microseconds), kept
 	// current by Flusher.Run; zero means "read the time per click".
 	clock atomic.Int64
@@ -116,7 +116,7 @@ func (ix *Index) Click(e *Entry) {
 	c := e.clicks
 	ix.pending.Add(1) // first, so that the total never reads below the counters
 	if c.n.Add(1) == 1 {
-		ix.markDirty(c)
+		ix.markDirty(e)
 	}
 	now := ix.clock.Load()
 	if now == 0 {
@@ -125,10 +125,10 @@ func (ix *Index) Click(e *Entry) {
 	c.last.Store(now)
 }
 
-// markDirty lists c, whose count just left zero, for the next flush.
-func (ix *Index) markDirty(c *counter) {
+// markDirty lists e, whose count just left zero, for the next flush.
+func (ix *Index) markDirty(e *Entry) {
 	ix.dirtyMu.Lock()
-	ix.dirty = append(ix.dirty, c)
+	ix.dirty = append(ix.dirty, e)
 	ix.dirtyMu.Unlock()
 }
 
@@ -177,7 +177,7 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 		return err
 	}
 	old := ix.cur.Load()
-	base := map[string]*Entry{}
+	base := make(map[string]*Entry, old.len) // a reload: about as many as before
 	err = s.Each(ctx, func(l links.Link) error {
 		t, err := links.ParseTarget(l.URL)
 		if err != nil {
@@ -206,7 +206,7 @@ func (ix *Index) entry(old *Snapshot, key string, t *links.Target) *Entry {
 		}
 	}
 	if c == nil {
-		c = &counter{key: key}
+		c = &counter{}
 	}
 	return &Entry{key: key, Target: *t, clicks: c}
 }
@@ -376,9 +376,9 @@ func (v *versions) current() int64 {
 	return v.seen
 }
 
-// taken is one counter's clicks, taken for a flush.
+// taken is one link's clicks, taken for a flush.
 type taken struct {
-	c    *counter
+	e    *Entry
 	n    int64
 	last int64
 }
@@ -387,16 +387,16 @@ type taken struct {
 // counters clicked since the last take.
 func (ix *Index) takeClicks() []taken {
 	ix.dirtyMu.Lock()
-	cs := ix.dirty
+	es := ix.dirty
 	ix.dirty = nil
 	ix.dirtyMu.Unlock()
 	// A click after the list was taken either finds its count above zero
 	// (and is taken below) or moves it from zero and lists it anew.
-	out := make([]taken, 0, len(cs))
-	for _, c := range cs {
-		if n := c.n.Swap(0); n > 0 {
+	out := make([]taken, 0, len(es))
+	for _, e := range es {
+		if n := e.clicks.n.Swap(0); n > 0 {
 			ix.pending.Add(-n)
-			out = append(out, taken{c: c, n: n, last: c.last.Load()})
+			out = append(out, taken{e: e, n: n, last: e.clicks.last.Load()})
 		}
 	}
 	return out
@@ -406,13 +406,14 @@ func (ix *Index) takeClicks() []taken {
 // bounded by the number of links: counts add up per link, they never queue.
 func (ix *Index) returnClicks(ts []taken) {
 	for _, t := range ts {
+		c := t.e.clicks
 		ix.pending.Add(t.n)
-		if t.c.n.Add(t.n) == t.n {
-			ix.markDirty(t.c)
+		if c.n.Add(t.n) == t.n {
+			ix.markDirty(t.e)
 		}
 		for {
-			cur := t.c.last.Load()
-			if cur >= t.last || t.c.last.CompareAndSwap(cur, t.last) {
+			cur := c.last.Load()
+			if cur >= t.last || c.last.CompareAndSwap(cur, t.last) {
 				break
 			}
 		}

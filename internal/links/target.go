@@ -71,6 +71,11 @@ func ParseTarget(raw string) (*Target, error) {
 	t := &Target{raw: raw, query: u.RawQuery, fragment: u.EscapedFragment()}
 	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
 	t.prefix = u.String()
+	if strings.HasPrefix(raw, t.prefix) {
+		// Share raw's bytes (the usual case): a million loaded links keep
+		// one copy of each URL, not two.
+		t.prefix = raw[:len(t.prefix)]
+	}
 	return t, nil
 }
 
