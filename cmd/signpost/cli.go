@@ -103,21 +103,30 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	} else {
 		src = "stdin"
 	}
-	bar := newProgress(stderr, size)
-	ls, err := links.ReadNDJSON(r, time.Now().UTC(), bar.update)
-	bar.done()
-	if err != nil {
-		return err
-	}
 	st, err := openStore(ctx, c, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Import(ctx, ls); err != nil {
+	// Streams the file into the one transaction: memory stays flat
+	// however many links it holds.
+	bar := newProgress(stderr, size)
+	n := 0
+	err = st.Import(ctx, func(yield func(links.Link, error) bool) {
+		for l, err := range links.ScanNDJSON(r, time.Now().UTC(), bar.update) {
+			if err == nil {
+				n++
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	})
+	bar.done()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "imported %d links from %s\n", len(ls), src)
+	fmt.Fprintf(stderr, "imported %d links from %s\n", n, src)
 	return nil
 }
 

@@ -273,7 +273,7 @@ func TestFlushVisitsOnlyClickedLinksInKeyOrder(t *testing.T) {
 	for i := range ls {
 		ls[i] = link(fmt.Sprintf("l%05d", i), "https://x.example")
 	}
-	if err := s.Import(ctx, ls); err != nil {
+	if err := s.Import(ctx, links.All(ls)); err != nil {
 		t.Fatal(err)
 	}
 	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -6,6 +6,7 @@ package links
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -90,7 +91,9 @@ type Store interface {
 	Update(ctx context.Context, key string, l Link) (Link, int64, error)
 	Delete(ctx context.Context, key string) (int64, error)
 	// Import upserts every link by key in one transaction: all or nothing.
-	Import(ctx context.Context, ls []Link) error
+	// It streams: the links are read from ls as they are written (an
+	// error from ls rolls everything back), never held all at once.
+	Import(ctx context.Context, ls iter.Seq2[Link, error]) error
 	// AddClicks adds each count to its link atomically (clicks = clicks + n)
 	// in one transaction (one batch of a flush); keys that no longer exist
 	// are ignored.

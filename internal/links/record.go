@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"time"
 )
 
@@ -59,68 +60,109 @@ const MaxImportLine = 256 << 10
 // line number, so an import is all or nothing. progress, when set, is told
 // the bytes read so far.
 func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxImportLine)
 	var out []Link
-	seen := map[string]int{}
-	var read int64
-	n := 0
-	for sc.Scan() {
-		n++
-		b := sc.Bytes()
-		read += int64(len(b)) + 1
-		if progress != nil {
-			progress(read)
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		var in importLine
-		if err := json.Unmarshal(b, &in); err != nil {
-			return nil, Errorf(Invalid, "line %d: not a JSON object: %s", n, jsonErr(err))
-		}
-		l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
-		if l.Name == "" && in.Short != "" {
-			l.Name, l.URL = in.Short, in.Long
-		}
-		l.Key = Normalize(l.Name)
-		l.CreatedAt, l.UpdatedAt = now, now
-		for _, t := range []*time.Time{in.CreatedAt, in.Created} {
-			if t != nil {
-				l.CreatedAt = t.UTC()
-			}
-		}
-		for _, t := range []*time.Time{in.UpdatedAt, in.LastEdit} {
-			if t != nil {
-				l.UpdatedAt = t.UTC()
-			}
-		}
-		if in.LastClickedAt != nil {
-			l.LastClickedAt = in.LastClickedAt.UTC()
-		}
-		if l.Clicks < 0 {
-			return nil, Errorf(Invalid, "line %d: clicks must not be negative", n)
-		}
-		if _, err := Validate(l); err != nil {
-			return nil, Errorf(Invalid, "line %d: %s", n, ErrorMessage(err))
-		}
-		if prev, ok := seen[l.Key]; ok {
-			return nil, Errorf(Invalid, "line %d: name %q repeats line %d", n, l.Name, prev)
-		}
-		seen[l.Key] = n
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(Invalid, "line %d: longer than %d bytes", n+1, MaxImportLine)
-		}
-		var le *Error
-		if errors.As(err, &le) {
+	for l, err := range ScanNDJSON(r, now, progress) {
+		if err != nil {
 			return nil, err
 		}
-		return nil, Wrap(err, Invalid, "reading import: "+err.Error())
+		out = append(out, l)
 	}
 	return out, nil
+}
+
+// ScanNDJSON is ReadNDJSON one link at a time, for an import that streams
+// into its transaction instead of holding every link: it yields each
+// valid line's link, or the first error (and then stops). It keeps only
+// the keys seen, to refuse a name that repeats.
+func ScanNDJSON(r io.Reader, now time.Time, progress func(n int64)) iter.Seq2[Link, error] {
+	return func(yield func(Link, error) bool) {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), MaxImportLine)
+		seen := map[string]int{}
+		var read int64
+		n := 0
+		fail := func(err error) { yield(Link{}, err) }
+		for sc.Scan() {
+			n++
+			b := sc.Bytes()
+			read += int64(len(b)) + 1
+			if progress != nil {
+				progress(read)
+			}
+			if len(bytes.TrimSpace(b)) == 0 {
+				continue
+			}
+			l, err := parseLine(b, n, now)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if prev, ok := seen[l.Key]; ok {
+				fail(Errorf(Invalid, "line %d: name %q repeats line %d", n, l.Name, prev))
+				return
+			}
+			seen[l.Key] = n
+			if !yield(l, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				fail(Errorf(Invalid, "line %d: longer than %d bytes", n+1, MaxImportLine))
+				return
+			}
+			var le *Error
+			if errors.As(err, &le) {
+				fail(err)
+				return
+			}
+			fail(Wrap(err, Invalid, "reading import: "+err.Error()))
+		}
+	}
+}
+
+// All yields the links of a slice, for Store.Import.
+func All(ls []Link) iter.Seq2[Link, error] {
+	return func(yield func(Link, error) bool) {
+		for _, l := range ls {
+			if !yield(l, nil) {
+				return
+			}
+		}
+	}
+}
+
+func parseLine(b []byte, n int, now time.Time) (Link, error) {
+	var in importLine
+	if err := json.Unmarshal(b, &in); err != nil {
+		return Link{}, Errorf(Invalid, "line %d: not a JSON object: %s", n, jsonErr(err))
+	}
+	l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
+	if l.Name == "" && in.Short != "" {
+		l.Name, l.URL = in.Short, in.Long
+	}
+	l.Key = Normalize(l.Name)
+	l.CreatedAt, l.UpdatedAt = now, now
+	for _, t := range []*time.Time{in.CreatedAt, in.Created} {
+		if t != nil {
+			l.CreatedAt = t.UTC()
+		}
+	}
+	for _, t := range []*time.Time{in.UpdatedAt, in.LastEdit} {
+		if t != nil {
+			l.UpdatedAt = t.UTC()
+		}
+	}
+	if in.LastClickedAt != nil {
+		l.LastClickedAt = in.LastClickedAt.UTC()
+	}
+	if l.Clicks < 0 {
+		return Link{}, Errorf(Invalid, "line %d: clicks must not be negative", n)
+	}
+	if _, err := Validate(l); err != nil {
+		return Link{}, Errorf(Invalid, "line %d: %s", n, ErrorMessage(err))
+	}
+	return l, nil
 }
 
 func jsonErr(err error) string {

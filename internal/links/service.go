@@ -2,6 +2,7 @@ package links
 
 import (
 	"context"
+	"iter"
 	"strings"
 	"time"
 )
@@ -196,18 +197,19 @@ func (s *Service) publish(ctx context.Context, v int64, written *Link, keys ...s
 	return nil
 }
 
-// Import stores every link (already validated by ReadNDJSON) in one
-// transaction and reloads the index. When ownership is enforced, the rules
-// of Create and Update hold for every line: the importer owns what it
-// imports, and a link owned by someone else refuses the whole import.
-// (`signpost import`, on the database, is the operator's way to keep the
-// owners in the file.)
-func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
+// Import stores every link (validated, as ScanNDJSON yields them) in one
+// transaction, streaming, and reloads the index; it returns how many it
+// stored. When ownership is enforced, the rules of Create and Update hold
+// for every line: the importer owns what it imports, and a link owned by
+// someone else refuses the whole import. (`signpost import`, on the
+// database, is the operator's way to keep the owners in the file.)
+func (s *Service) Import(ctx context.Context, user string, ls iter.Seq2[Link, error]) (int, error) {
 	if err := s.needUser(user); err != nil {
-		return err
+		return 0, err
 	}
+	var owners map[string]string
 	if s.Enforce {
-		owners := map[string]string{}
+		owners = map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
 			if l.Owner != "" && l.Owner != user {
 				owners[l.Key] = l.Owner
@@ -215,19 +217,30 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for i := range ls {
-			if o, ok := owners[ls[i].Key]; ok {
-				return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", ls[i].Name, o)
+	}
+	n := 0
+	err := s.Store.Import(ctx, func(yield func(Link, error) bool) {
+		for l, err := range ls {
+			if err == nil && s.Enforce {
+				if o, ok := owners[l.Key]; ok {
+					err = Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", l.Name, o)
+				}
+				l.Owner = user
 			}
-			ls[i].Owner = user
+			if err == nil {
+				n++
+			}
+			if !yield(l, err) || err != nil {
+				return
+			}
 		}
+	})
+	if err != nil {
+		return 0, err
 	}
-	if err := s.Store.Import(ctx, ls); err != nil {
-		return err
-	}
-	return s.Index.Load(ctx, s.Store)
+	return n, s.Index.Load(ctx, s.Store)
 }
 
 func (s *Service) mayChange(user string, l Link) error {

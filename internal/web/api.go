@@ -199,7 +199,10 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
 		return
 	}
-	ls, err := links.ReadNDJSON(http.MaxBytesReader(w, r.Body, maxImportBody), s.opt.Now(), nil)
+	// Streams: each line is validated and written as it is read, inside
+	// the one transaction; nothing holds the whole body or every link.
+	n, err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r),
+		links.ScanNDJSON(http.MaxBytesReader(w, r.Body, maxImportBody), s.opt.Now(), nil))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -208,9 +211,5 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	if err := s.opt.Links.Import(r.Context(), s.opt.Auth.User(r), ls); err != nil {
-		s.apiErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"imported": len(ls)})
+	writeJSON(w, http.StatusOK, map[string]int{"imported": n})
 }

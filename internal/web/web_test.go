@@ -372,7 +372,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 		t.Fatal("anonymous read refused")
 	}
 	// An unowned link may be claimed.
-	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All([]links.Link{{Name: "free", Key: "free", URL: "https://f.example"}})); err != nil {
 		t.Fatal(err)
 	}
 	r = ts.do(t, "PUT", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
@@ -380,7 +380,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
 	// ... but not handed to somebody else by a passer-by.
-	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All([]links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}})); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, ts.do(t, "PUT", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -247,20 +248,10 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) (links.Link, error))
 // importChunk bounds the rows of one upsert statement.
 const importChunk = 1000
 
-// Import upserts ls in one transaction. It announces itself with one
-// "resync" notification rather than one per link.
-func (s *Store) Import(ctx context.Context, ls []links.Link) error {
-	// One row per key (the last wins): an upsert may not touch a row twice.
-	seen := make(map[string]int, len(ls))
-	rows := make([]links.Link, 0, len(ls))
-	for _, l := range ls {
-		if i, ok := seen[l.Key]; ok {
-			rows[i] = l
-			continue
-		}
-		seen[l.Key] = len(rows)
-		rows = append(rows, l)
-	}
+// Import upserts ls in one transaction, importChunk rows per statement as
+// they arrive. It announces itself with one "resync" notification rather
+// than one per link.
+func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error]) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -275,12 +266,37 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE link_set_version SET version = version + 1 WHERE id = 1`); err != nil {
 		return wrap(err)
 	}
-	for len(rows) > 0 {
-		n := min(len(rows), importChunk)
-		if err := importRows(ctx, tx, rows[:n]); err != nil {
+	// One row per key in a statement (the last wins): an upsert may not
+	// touch a row twice.
+	rows := make([]links.Link, 0, importChunk)
+	seen := make(map[string]int, importChunk)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		err := importRows(ctx, tx, rows)
+		rows = rows[:0]
+		clear(seen)
+		return err
+	}
+	for l, err := range ls {
+		if err != nil {
 			return err
 		}
-		rows = rows[n:]
+		if i, ok := seen[l.Key]; ok {
+			rows[i] = l
+			continue
+		}
+		seen[l.Key] = len(rows)
+		rows = append(rows, l)
+		if len(rows) == importChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
 		return wrap(err)

@@ -367,7 +367,7 @@ func TestListenDeliversChanges(t *testing.T) {
 	r.waitKeys(t, time.Second, "manual")
 
 	// An import asks for one resync instead of naming every link.
-	if err := a.Import(ctx, []links.Link{mk("x", "https://x.example"), mk("y", "https://y.example")}); err != nil {
+	if err := a.Import(ctx, links.All([]links.Link{mk("x", "https://x.example"), mk("y", "https://y.example")})); err != nil {
 		t.Fatal(err)
 	}
 	r.waitReconnect(t, time.Second)

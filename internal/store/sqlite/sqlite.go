@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"net/url"
 	"strings"
 	"time"
@@ -222,7 +223,7 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) (links.Link, error))
 	return dialect.Write(ctx, s.wr, fn)
 }
 
-func (s *Store) Import(ctx context.Context, ls []links.Link) error {
+func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error]) error {
 	tx, err := s.wr.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -236,7 +237,10 @@ func (s *Store) Import(ctx context.Context, ls []links.Link) error {
 		return wrap(err)
 	}
 	defer stmt.Close()
-	for _, l := range ls {
+	for l, err := range ls {
+		if err != nil {
+			return err
+		}
 		if _, err := stmt.ExecContext(ctx, l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks,
 			nullMicros(l.LastClickedAt), micros(l.CreatedAt), micros(l.UpdatedAt)); err != nil {
 			return wrap(err)

@@ -243,7 +243,7 @@ func testImport(t *testing.T, s links.Store) {
 	imp[1].Clicks = 7
 	imp[1].LastClickedAt = t0
 	imp[1].Owner = "carol"
-	if err := s.Import(ctx, imp); err != nil {
+	if err := s.Import(ctx, links.All(imp)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, "replace")
@@ -261,11 +261,28 @@ func testImport(t *testing.T, s links.Store) {
 	bad := []links.Link{mk("newone", "https://n.example"), mk("another", "https://b.example")}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Import(cctx, bad); err == nil {
+	if err := s.Import(cctx, links.All(bad)); err == nil {
 		t.Fatal("import with a cancelled context succeeded")
 	}
 	if _, err := s.Get(ctx, "newone"); links.ErrorCode(err) != links.NotFound {
 		t.Fatalf("failed import stored part of its batch: %v", err)
+	}
+	// An import whose source fails part-way (a bad line after a thousand
+	// good ones, across statements) stores nothing and returns that error.
+	lineErr := links.Errorf(links.Invalid, "line 1501: bad")
+	err := s.Import(ctx, func(yield func(links.Link, error) bool) {
+		for i := 0; i < 1500; i++ {
+			if !yield(mk(fmt.Sprintf("stream%d", i), "https://s.example"), nil) {
+				return
+			}
+		}
+		yield(links.Link{}, lineErr)
+	})
+	if !errors.Is(err, lineErr) {
+		t.Fatalf("import whose source failed = %v, want the source's error", err)
+	}
+	if _, err := s.Get(ctx, "stream0"); links.ErrorCode(err) != links.NotFound {
+		t.Fatalf("an import whose source failed stored its first links: %v", err)
 	}
 }
 
