@@ -11,8 +11,10 @@
 #   3. the container proof (scripts/test-docker.sh)
 #   4. the Kubernetes manifests and Helm chart checks (scripts/test-k8s.sh)
 #   5. a short redirect benchmark (bench/redirect.sh), printed, not gated
+#   6. the scale benchmark at 10k and 100k links (bench/scale.sh), printed,
+#      not gated (the 1M figures are in docs/benchmarks.md)
 #
-# SKIP="docker k8s bench" skips stages by name (for a quick local run).
+# SKIP="docker k8s bench scale" skips stages by name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -97,6 +99,7 @@ fi
 stage docker scripts/test-docker.sh
 stage k8s scripts/test-k8s.sh
 stage bench bench
+stage scale env SIZES="10000 100000" DURATION=${BENCH_DURATION:-5s} ROUNDS=1 bench/scale.sh
 
 echo
 echo "test-all: finished in $(($(date +%s) - t_start))s"
