@@ -20,7 +20,7 @@ import (
 //	go test -run XXX -bench . -benchmem ./internal/index/
 var benchSizes = []int{10_000, 100_000, 1_000_000}
 
-// sliceStore serves Each from memory, so that the benchmarks measure the
+// sliceStore serves Targets from memory, so that the benchmarks measure the
 // index rather than a database read.
 type sliceStore struct {
 	links.Store
@@ -29,9 +29,9 @@ type sliceStore struct {
 
 func (s sliceStore) Version(context.Context) (int64, error) { return 1, nil }
 
-func (s sliceStore) Each(ctx context.Context, fn func(links.Link) error) error {
+func (s sliceStore) Targets(ctx context.Context, fn func(key, url string) error) error {
 	for _, l := range s.ls {
-		if err := fn(l); err != nil {
+		if err := fn(l.Key, l.URL); err != nil {
 			return err
 		}
 	}

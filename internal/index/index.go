@@ -178,13 +178,13 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 	}
 	old := ix.cur.Load()
 	base := make(map[string]*Entry, old.len) // a reload: about as many as before
-	err = s.Each(ctx, func(l links.Link) error {
-		t, err := links.ParseTarget(l.URL)
+	err = s.Targets(ctx, func(key, url string) error {
+		t, err := links.ParseTarget(url)
 		if err != nil {
-			ix.log.Warn("link not served: stored target is invalid", "name", l.Name, "err", err)
+			ix.log.Warn("link not served: stored target is invalid", "key", key, "err", err)
 			return nil
 		}
-		base[l.Key] = ix.entry(old, l.Key, t)
+		base[key] = ix.entry(old, key, t)
 		return nil
 	})
 	if err != nil {

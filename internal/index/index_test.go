@@ -170,14 +170,14 @@ func (b *staleStore) Get(ctx context.Context, key string) (links.Link, error) {
 	return l, err
 }
 
-func (b *staleStore) Each(ctx context.Context, fn func(links.Link) error) error {
-	var ls []links.Link
-	if err := b.Store.Each(ctx, func(l links.Link) error { ls = append(ls, l); return nil }); err != nil {
+func (b *staleStore) Targets(ctx context.Context, fn func(key, url string) error) error {
+	var ls [][2]string
+	if err := b.Store.Targets(ctx, func(k, u string) error { ls = append(ls, [2]string{k, u}); return nil }); err != nil {
 		return err
 	}
 	b.hold()
 	for _, l := range ls {
-		if err := fn(l); err != nil {
+		if err := fn(l[0], l[1]); err != nil {
 			return err
 		}
 	}

@@ -80,9 +80,13 @@ type ListOptions struct {
 type Store interface {
 	Get(ctx context.Context, key string) (Link, error)
 	List(ctx context.Context, opt ListOptions) ([]Link, error)
-	// Each calls fn for every link in name order, streaming: the whole set
+	// Each calls fn for every link in key order, streaming: the whole set
 	// is never held in memory.
 	Each(ctx context.Context, fn func(Link) error) error
+	// Targets calls fn with every link's key and URL, streaming, in no
+	// particular order: what the in-memory index loads, read without the
+	// columns and the ordering it does not need.
+	Targets(ctx context.Context, fn func(key, url string) error) error
 	// Create stores a new link; Conflict when its key exists.
 	Create(ctx context.Context, l Link) (Link, int64, error)
 	// Update replaces name, URL, description, owner and updated time of

@@ -193,6 +193,10 @@ func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 	return dialect.Each(ctx, s.db, fn)
 }
 
+func (s *Store) Targets(ctx context.Context, fn func(key, url string) error) error {
+	return dialect.Targets(ctx, s.db, fn)
+}
+
 var dialect = sqlstore.Dialect{Placeholder: func(n int) string { return "$" + strconv.Itoa(n) }, Scan: scan, Wrap: wrap}
 
 // Create, Update and Delete each run in one transaction that also reads

@@ -169,6 +169,10 @@ func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 	return dialect.Each(ctx, s.rd, fn)
 }
 
+func (s *Store) Targets(ctx context.Context, fn func(key, url string) error) error {
+	return dialect.Targets(ctx, s.rd, fn)
+}
+
 var dialect = sqlstore.Dialect{Placeholder: func(int) string { return "?" }, Scan: scan, Wrap: wrap}
 
 // Create, Update and Delete each run in one transaction that also reads

@@ -64,6 +64,25 @@ func (d Dialect) Each(ctx context.Context, db *sql.DB, fn func(links.Link) error
 	return d.each(ctx, db, `SELECT `+Columns+` FROM links ORDER BY key`, nil, fn)
 }
 
+// Targets calls fn with every link's key and URL, in table order.
+func (d Dialect) Targets(ctx context.Context, db *sql.DB, fn func(key, url string) error) error {
+	rows, err := db.QueryContext(ctx, `SELECT key, url FROM links`)
+	if err != nil {
+		return d.Wrap(err)
+	}
+	defer rows.Close()
+	var key, url string
+	for rows.Next() {
+		if err := rows.Scan(&key, &url); err != nil {
+			return d.Wrap(err)
+		}
+		if err := fn(key, url); err != nil {
+			return err
+		}
+	}
+	return d.Wrap(rows.Err())
+}
+
 func (d Dialect) each(ctx context.Context, db *sql.DB, query string, args []any, fn func(links.Link) error) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"Delete", testDelete},
 		{"ListSearchSort", testList},
 		{"Each", testEach},
+		{"Targets", testTargets},
 		{"ImportUpsertAllOrNothing", testImport},
 		{"AddClicks", testAddClicks},
 		{"AddClicksConcurrent", testAddClicksConcurrent},
@@ -232,6 +233,27 @@ func testEach(t *testing.T, s links.Store) {
 	err = s.Each(context.Background(), func(links.Link) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("Each did not stop at the callback's error: n=%d err=%v", n, err)
+	}
+}
+
+func testTargets(t *testing.T, s links.Store) {
+	for _, n := range []string{"c", "A-x", "b"} {
+		mustCreate(t, s, mk(n, "https://"+n+".example/p?q=1"))
+	}
+	got := map[string]string{}
+	err := s.Targets(context.Background(), func(key, url string) error {
+		got[key] = url
+		return nil
+	})
+	want := map[string]string{"c": "https://c.example/p?q=1", "ax": "https://A-x.example/p?q=1", "b": "https://b.example/p?q=1"}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Targets = %v, %v; want %v", got, err, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = s.Targets(context.Background(), func(string, string) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("Targets did not stop at the callback's error: n=%d err=%v", n, err)
 	}
 }
 
