@@ -69,13 +69,14 @@ for n in $SIZES; do
   read -r imp_s imp_kb < "$work/import.time"
   db_mb=$(du -cm "$db"* | awk 'END { print $1 }')
 
-  port=$(free_port)
-  DATABASE_URL=sqlite:$db HTTP_ADDR=127.0.0.1:$port DEBUG_ADDR=off LOG_LEVEL=warn SHUTDOWN_DELAY=0 \
+  port=$(free_port); dport=$(free_port)
+  DATABASE_URL=sqlite:$db HTTP_ADDR=127.0.0.1:$port DEBUG_ADDR=127.0.0.1:$dport LOG_LEVEL=warn SHUTDOWN_DELAY=0 \
     CLICK_FLUSH_INTERVAL=${CLICK_FLUSH_INTERVAL:-10s} "$work/signpost" serve 2>"$work/serve-$n.log" &
   sp=$!
   pids+=($sp)
   ready=$(wait_ready "$port" "$sp")
   rss=$(rss_mb "$sp" VmRSS)
+  curl -so /dev/null "http://127.0.0.1:$dport/debug/pprof/heap?gc=1" # a GC, so that the live heap is current
   heap=$(awk -v b="$(metric "$port" go_gc_heap_live_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }')
   scrape=$(curl -so /dev/null -w '%{time_total}' "http://127.0.0.1:$port/metrics" | awk '{ printf "%.1f", $1 * 1000 }')
 

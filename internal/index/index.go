@@ -178,15 +178,37 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 	}
 	old := ix.cur.Load()
 	base := make(map[string]*Entry, old.len) // a reload: about as many as before
-	err = s.Targets(ctx, func(key, url string) error {
-		t, err := links.ParseTarget(url)
-		if err != nil {
-			ix.log.Warn("link not served: stored target is invalid", "key", key, "err", err)
-			return nil
+	// Two stages on two cores: this goroutine reads rows, another parses
+	// targets and fills the map (each is about half of a load's CPU).
+	batches := make(chan []row, 4)
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		for b := range batches {
+			for _, r := range b {
+				t, err := links.ParseTarget(r.url)
+				if err != nil {
+					ix.log.Warn("link not served: stored target is invalid", "key", r.key, "err", err)
+					continue
+				}
+				base[r.key] = ix.entry(old, r.key, t)
+			}
 		}
-		base[key] = ix.entry(old, key, t)
+	}()
+	batch := make([]row, 0, loadBatch)
+	err = s.Targets(ctx, func(key, url string) error {
+		batch = append(batch, row{key, url})
+		if len(batch) == loadBatch {
+			batches <- batch
+			batch = make([]row, 0, loadBatch)
+		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-built
 	if err != nil {
 		return err
 	}
@@ -195,6 +217,12 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 	ix.loaded.Store(true)
 	return nil
 }
+
+// loadBatch is how many rows Load hands from the reader to the parser at
+// a time.
+const loadBatch = 1024
+
+type row struct{ key, url string }
 
 // entry builds the entry for key, keeping the counter of the entry it
 // replaces in old so that pending clicks survive.
