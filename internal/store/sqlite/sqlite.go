@@ -38,9 +38,9 @@ type Options struct {
 
 // Store is a links.Store on one SQLite file.
 type Store struct {
-	path string
-	rd   *sql.DB
-	wr   *sql.DB
+	path       string
+	rd         *sql.DB
+	wr         *sql.DB
 	fullClicks *sql.Stmt // addClicks for a full chunk, prepared at Open
 }
 
