@@ -352,6 +352,13 @@ func TestImportAllOrNothing(t *testing.T) {
 	if ts.do(t, "GET", "/gl", "").status != 302 {
 		t.Fatal("golink import not served")
 	}
+	// Over 64 MiB: 413, and nothing of it stored, though its first line
+	// was good.
+	big := `{"name":"first","url":"https://f.example"}` + "\n" + strings.Repeat(" ", 64<<20)
+	wantError(t, ts.do(t, "POST", "/api/v1/import", big, "Content-Type", "application/x-ndjson"), 413, links.TooLarge, "64 MiB")
+	if ts.do(t, "GET", "/first", "").status != 404 {
+		t.Fatal("an import over the limit stored its first line")
+	}
 }
 
 func TestProxyAuthOwnership(t *testing.T) {
