@@ -2,6 +2,7 @@ package links
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ type Publisher interface {
 	Put(Link) error
 	Remove(key string)
 	Load(ctx context.Context, s Store) error
+	// Published tells the read model that the change committed as
+	// link-set version v is published (re-read after its commit), so
+	// that it is not reloaded for it.
+	Published(v int64)
 	// WithPending returns l with the clicks counted and not yet stored
 	// added, so that what users see is current.
 	WithPending(l Link) Link
@@ -215,7 +220,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 	l.UpdatedAt = l.CreatedAt
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionCreate}), l)
+	got, v, err := s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionCreate}), l)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == Conflict:
@@ -226,7 +231,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 		if gerr != nil || !SameValues(cur, l) {
 			return Link{}, err
 		}
-		return cur, s.publish(ctx, &cur, cur.Key)
+		return cur, s.publish(ctx, 0, &cur, cur.Key)
 	default:
 		cur, ok := s.committed(ctx, wctx, err, l.Key, func(cur Link, err error) bool {
 			return err == nil && SameValues(cur, l) && cur.CreatedAt.Equal(l.CreatedAt)
@@ -237,7 +242,7 @@ func (s *Service) Create(ctx context.Context, user string, in Input) (Link, erro
 		got = cur
 	}
 	s.logChange(user, ActionCreate, got)
-	err = s.publish(ctx, &got, got.Key)
+	err = s.publish(ctx, v, &got, got.Key)
 	return s.Index.WithPending(got), err
 }
 
@@ -255,7 +260,7 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 	}
 	key := Normalize(name)
 	for attempt := 0; ; attempt++ {
-		l, action, err := s.update(ctx, user, key, in)
+		l, v, action, err := s.update(ctx, user, key, in)
 		if ErrorCode(err) == Stale && in.IfMatch == nil {
 			if attempt < staleRetries {
 				continue
@@ -273,22 +278,24 @@ func (s *Service) Update(ctx context.Context, user, name string, in Input) (Link
 		if l.Key != key {
 			keys = append(keys, l.Key)
 		}
-		err = s.publish(ctx, &l, keys...)
+		err = s.publish(ctx, v, &l, keys...)
 		return s.Index.WithPending(l), err
 	}
 }
 
-func (s *Service) update(ctx context.Context, user, key string, in Input) (Link, Action, error) {
+// update returns the link written, the link-set version it committed as
+// (0 when unknown), and the action; no action when nothing changed.
+func (s *Service) update(ctx context.Context, user, key string, in Input) (Link, int64, Action, error) {
 	cur, err := s.Store.Get(ctx, key)
 	if err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	if err := s.mayChange(user, cur); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	l := cur
 	if err := apply(&l, in); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
@@ -299,11 +306,11 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 		case in.Owner == nil:
 			l.Owner = user
 		case l.Owner != "" && l.Owner != user:
-			return Link{}, "", Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
+			return Link{}, 0, "", Errorf(Forbidden, "link %q has no owner: you may claim it (owner %s) or leave it unowned, not give it to %s", cur.Name, user, l.Owner)
 		}
 	}
 	if _, err := Validate(l); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	// The version the write expects: the one read, or the one the caller
 	// saw. The database compares it in the UPDATE's WHERE.
@@ -319,9 +326,9 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 	}
 	if SameValues(l, cur) {
 		if l.Rev() != cur.Rev() {
-			return Link{}, "", staleErr(cur)
+			return Link{}, 0, "", staleErr(cur)
 		}
-		return cur, "", nil // nothing to record
+		return cur, 0, "", nil // nothing to record
 	}
 	action := in.action
 	switch {
@@ -334,7 +341,7 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 	l.UpdatedAt = s.now()
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: user, Action: action}), key, l)
+	got, v, err := s.Store.Update(WithEdit(wctx, Edit{Actor: user, Action: action}), key, l)
 	if err != nil {
 		// Only a write that was at the version it expected can have
 		// committed: the stored link is then its next version.
@@ -342,11 +349,11 @@ func (s *Service) update(ctx context.Context, user, key string, in Input) (Link,
 			return err == nil && c.ID == l.ID && c.Version == l.Version+1 && SameValues(c, l) && c.UpdatedAt.Equal(l.UpdatedAt)
 		})
 		if !ok {
-			return Link{}, "", err
+			return Link{}, 0, "", err
 		}
-		got = c
+		got, v = c, 0
 	}
-	return got, action, nil
+	return got, v, action, nil
 }
 
 // busyErr is what a write without a precondition says when other writes
@@ -381,10 +388,10 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 			match = ifMatch
 		}
 		wctx, cancel := s.writeCtx(ctx, 1)
-		err = s.Store.Delete(WithEdit(wctx, Edit{Actor: user, Action: ActionDelete, At: s.now()}), key, match...)
+		v, err := s.Store.Delete(WithEdit(wctx, Edit{Actor: user, Action: ActionDelete, At: s.now()}), key, match...)
 		if err != nil && ErrorCode(err) != Stale {
 			if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); ok {
-				err = nil
+				err, v = nil, 0
 			}
 		}
 		cancel()
@@ -398,7 +405,7 @@ func (s *Service) Delete(ctx context.Context, user, name string, ifMatch ...Rev)
 			return err
 		}
 		s.logChange(user, ActionDelete, cur)
-		return s.publish(ctx, nil, key)
+		return s.publish(ctx, v, nil, key)
 	}
 }
 
@@ -450,7 +457,8 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
 	want := l
-	l, err = s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionRestore}), want)
+	var ver int64
+	l, ver, err = s.Store.Create(WithEdit(wctx, Edit{Actor: user, Action: ActionRestore}), want)
 	if err != nil {
 		c, ok := s.committed(ctx, wctx, err, want.Key, func(c Link, err error) bool {
 			return err == nil && c.ID == want.ID && c.Version == want.Version && c.UpdatedAt.Equal(want.UpdatedAt)
@@ -458,10 +466,10 @@ func (s *Service) Restore(ctx context.Context, user, name string, version int64)
 		if !ok {
 			return Link{}, err
 		}
-		l = c
+		l, ver = c, 0
 	}
 	s.logChange(user, ActionRestore, l)
-	err = s.publish(ctx, &l, l.Key)
+	err = s.publish(ctx, ver, &l, l.Key)
 	return s.Index.WithPending(l), err
 }
 
@@ -548,15 +556,21 @@ func (s *Service) logChange(actor string, a Action, l Link) {
 // publishTimeout bounds the re-read after a commit.
 const publishTimeout = 5 * time.Second
 
-// publish shows a committed change in the index: keys are re-read from the
-// store, even when the client has gone away meanwhile. If the store cannot
-// be read just then, what was written is published as it is (written, or
-// nothing for a delete, and the other keys removed); a concurrent write by
-// another replica is then repaired by its notification or the next resync.
-func (s *Service) publish(ctx context.Context, written *Link, keys ...string) error {
+// publish shows a committed change, at link-set version v, in the index:
+// keys are re-read from the store, even when the client has gone away
+// meanwhile, and the index learns that it holds v (0: the version is not
+// known, as for a write settled by committed, and none is claimed). If the
+// store cannot be read just then, what was written is published as it is
+// (written, or nothing for a delete, and the other keys removed), and v is
+// not claimed: a concurrent write by another replica is then repaired by
+// its notification or the next resync.
+func (s *Service) publish(ctx context.Context, v int64, written *Link, keys ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	if s.Index.Refresh(ctx, s.Store, keys...) == nil {
+		if v > 0 {
+			s.Index.Published(v)
+		}
 		return nil
 	}
 	for _, k := range keys {
@@ -570,28 +584,23 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 	return nil
 }
 
-// Import stores every link (already validated by ReadNDJSON) in one
-// transaction and reloads the index. When ownership is enforced, the rules
-// of Create and Update hold for every line: the importer owns what it
-// imports, and a link owned by someone else refuses the whole import.
-// (`signpost import`, on the database, is the operator's way to keep the
-// owners in the file.) Unless opt.Stats, the clicks and times in ls are
-// not taken: links that exist keep theirs, new ones start at 0 clicks,
-// created now.
-func (s *Service) Import(ctx context.Context, user string, ls []Link, opt ImportOptions) error {
+// Import stores every link (validated, as ScanNDJSON yields them) in one
+// transaction, streaming, and reloads the index; it returns how many it
+// stored. When ownership is enforced, the rules of Create and Update hold
+// for every line: the importer owns what it imports, and a link owned by
+// someone else refuses the whole import. (`signpost import`, on the
+// database, is the operator's way to keep the owners in the file.) Unless
+// opt.Stats, the clicks and times in ls are not taken: links that exist
+// keep theirs, new ones start at 0 clicks, created now.
+func (s *Service) Import(ctx context.Context, user string, ls iter.Seq2[Link, error], opt ImportOptions) (int, error) {
 	if err := s.needUser(user); err != nil {
-		return err
-	}
-	if !opt.Stats {
-		now := s.now()
-		for i := range ls {
-			ls[i].Clicks, ls[i].LastClickedAt, ls[i].CreatedAt, ls[i].UpdatedAt = 0, time.Time{}, now, now
-		}
+		return 0, err
 	}
 	ctx, cancel := s.writeCtx(ctx, 4)
 	defer cancel()
+	var owners map[string]string
 	if s.Enforce {
-		owners := map[string]string{}
+		owners = map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
 			if l.Owner != "" && l.Owner != user {
 				owners[l.Key] = l.Owner
@@ -599,27 +608,42 @@ func (s *Service) Import(ctx context.Context, user string, ls []Link, opt Import
 			return nil
 		})
 		if err != nil {
-			return err
-		}
-		for i := range ls {
-			if o, ok := owners[ls[i].Key]; ok {
-				return Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", ls[i].Name, o)
-			}
-			ls[i].Owner = user
+			return 0, err
 		}
 	}
-	if err := s.Store.Import(WithEdit(ctx, Edit{Actor: user, Action: ActionImport}), ls, opt); err != nil {
-		return err
+	now := s.now()
+	n := 0
+	err := s.Store.Import(WithEdit(ctx, Edit{Actor: user, Action: ActionImport}), func(yield func(Link, error) bool) {
+		for l, err := range ls {
+			if err == nil && s.Enforce {
+				if o, ok := owners[l.Key]; ok {
+					err = Errorf(Forbidden, "link %q belongs to %s; only its owner may change it, so nothing was imported", l.Name, o)
+				}
+				l.Owner = user
+			}
+			if err == nil && !opt.Stats {
+				l.Clicks, l.LastClickedAt, l.CreatedAt, l.UpdatedAt = 0, time.Time{}, now, now
+			}
+			if err == nil {
+				n++
+			}
+			if !yield(l, err) || err != nil {
+				return
+			}
+		}
+	}, opt)
+	if err != nil {
+		return 0, err
 	}
 	// One line for the import; each link it changed has its own entry in
 	// the history.
 	if s.Log != nil {
-		s.Log.Info("links imported", "actor", user, "action", string(ActionImport), "links", len(ls))
+		s.Log.Info("links imported", "actor", user, "action", string(ActionImport), "links", n)
 	}
 	// Committed: reload even if the client has gone meanwhile.
 	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), 4*publishTimeout)
 	defer lcancel()
-	return s.Index.Load(lctx, s.Store)
+	return n, s.Index.Load(lctx, s.Store)
 }
 
 func (s *Service) mayChange(user string, l Link) error {

@@ -41,9 +41,15 @@ type Target struct {
 	// an empty fragment, which String drops), so Expand parses each time.
 	slow bool
 
-	// For a template target: the parsed template (never executed itself:
-	// runners execute clones of it), its Match patterns compiled, and a
-	// pool of runners.
+	// tmpl is set for a template target. A pointer, so that a Target is a
+	// plain value that the index keeps inside its entries.
+	tmpl *urlTemplate
+}
+
+// urlTemplate is what a template target needs to run: the parsed template
+// (never executed itself: runners execute clones of it), its Match
+// patterns compiled, a pool of runners, and the latest failure.
+type urlTemplate struct {
 	tmpl     *template.Template
 	patterns map[string]*pattern
 	runners  sync.Pool
@@ -102,6 +108,11 @@ func ParseTarget(raw string) (*Target, error) {
 		return nil, err
 	}
 	t := &Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	if t.canon == raw {
+		// Share raw's bytes (the usual case): a million loaded links keep
+		// one copy of each URL, not two.
+		t.canon = raw
+	}
 	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
 	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
 		t.frag = i
@@ -210,7 +221,10 @@ func (t *Target) IsTemplate() bool { return t.tmpl != nil }
 
 // LastFailure returns the latest failed expansion of a template target.
 func (t *Target) LastFailure() (Failure, bool) {
-	if f := t.failure.Load(); f != nil {
+	if t.tmpl == nil {
+		return Failure{}, false
+	}
+	if f := t.tmpl.failure.Load(); f != nil {
 		return *f, true
 	}
 	return Failure{}, false
@@ -237,7 +251,7 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 		// Neither a request that ended nor one without the identity the
 		// link needs says anything about the link itself.
 		if err != nil && ctx.Err() == nil && ErrorCode(err) != Unauthorized {
-			t.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
+			t.tmpl.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
 		}
 		return loc, err
 	}
@@ -322,7 +336,7 @@ func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, er
 	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
 		return "", Errorf(Invalid, "url template expanded to %.80q, which is not an absolute http or https URL", out)
 	}
-	if !t.usesQuery {
+	if !t.tmpl.usesQuery {
 		addQuery(u, d.Query)
 	}
 	loc := escapeLocation(u.String())

@@ -65,7 +65,7 @@ func parseTemplate(raw string) (*Target, error) {
 	if err := c.node(tmpl.Tree.Root); err != nil {
 		return nil, err
 	}
-	return &Target{raw: raw, tmpl: tmpl, patterns: c.patterns, usesQuery: usesField(tmpl.Tree.Root, "Query")}, nil
+	return &Target{raw: raw, tmpl: &urlTemplate{tmpl: tmpl, patterns: c.patterns, usesQuery: usesField(tmpl.Tree.Root, "Query")}}, nil
 }
 
 // checker walks a parsed template and refuses what could escape the
@@ -212,10 +212,11 @@ type runner struct {
 
 // execute runs the template on d within the bounds.
 func (t *Target) execute(ctx context.Context, d TemplateData) (string, error) {
-	r, _ := t.runners.Get().(*runner)
+	ut := t.tmpl
+	r, _ := ut.runners.Get().(*runner)
 	if r == nil {
-		e := &expansion{patterns: t.patterns}
-		clone, err := t.tmpl.Clone()
+		e := &expansion{patterns: ut.patterns}
+		clone, err := ut.tmpl.Clone()
 		if err != nil {
 			return "", Wrap(err, Internal, "url template failed")
 		}
@@ -226,7 +227,7 @@ func (t *Target) execute(ctx context.Context, d TemplateData) (string, error) {
 	err := r.tmpl.Execute(e, d)
 	out := string(e.out)
 	e.ctx = nil
-	t.runners.Put(r)
+	ut.runners.Put(r)
 	if err != nil {
 		var le *Error
 		switch {

@@ -30,9 +30,6 @@ type Options struct {
 	Index *index.Index
 	Auth  *auth.Resolver
 	Log   *slog.Logger
-	// Wrap, when set, wraps every route's handler; it is given the route's
-	// pattern (for metrics labels that never carry a user-typed path).
-	Wrap func(pattern string, h http.Handler) http.Handler
 	// OnRedirect, when set, is told whether each redirect found its link.
 	OnRedirect func(found bool)
 	// Health, Ready and Metrics are served on /healthz, /readyz and
@@ -53,8 +50,6 @@ type Server struct {
 	osd    *texttemplate.Template
 	assets http.Handler
 	h      http.Handler
-	// redirectH is the "GET /" route's handler with its middleware.
-	redirectH http.Handler
 	// hdr are the security headers' values, built once: the dispatcher
 	// sets them on the header map directly, which costs the redirect path
 	// no allocation.
@@ -137,7 +132,10 @@ func New(opt Options) (*Server, error) {
 		}
 		switch {
 		case link:
-			s.redirectH.ServeHTTP(w, r)
+			// The handler the mux would pick, and the pattern it would
+			// report (the metrics' route label).
+			r.Pattern = redirectPattern
+			s.redirect(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)
 		default:
