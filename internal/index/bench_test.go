@@ -60,25 +60,40 @@ func loaded(b *testing.B, ls []links.Link) *index.Index {
 
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range benchSizes {
-		ls := benchLinks(n)
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			b.ReportAllocs()
-			var ms runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&ms)
-			before := ms.HeapAlloc
-			var ix *index.Index
-			for b.Loop() {
-				ix = nil
-				ix = loaded(b, ls)
-			}
-			// What the index keeps: the live heap it adds to its input.
-			runtime.GC()
-			runtime.ReadMemStats(&ms)
-			b.ReportMetric(float64(ms.HeapAlloc-before)/float64(n), "heapB/link")
-			runtime.KeepAlive(ix)
-		})
+		benchLoad(b, benchLinks(n))
 	}
+}
+
+// BenchmarkLoadWithTemplates is BenchmarkLoad with one link in 20 a
+// template (bench/scale.sh's mix): what a template link costs.
+func BenchmarkLoadWithTemplates(b *testing.B) {
+	for _, n := range benchSizes {
+		ls := benchLinks(n)
+		for i := 7; i < n; i += 20 {
+			ls[i].URL = fmt.Sprintf("https://search.example.com/q?s={{QueryEscape .Path}}&n=%07d", i)
+		}
+		benchLoad(b, ls)
+	}
+}
+
+func benchLoad(b *testing.B, ls []links.Link) {
+	b.Run(fmt.Sprint(len(ls)), func(b *testing.B) {
+		b.ReportAllocs()
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		var ix *index.Index
+		for b.Loop() {
+			ix = nil
+			ix = loaded(b, ls)
+		}
+		// What the index keeps: the live heap it adds to its input.
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc-before)/float64(len(ls)), "heapB/link")
+		runtime.KeepAlive(ix)
+	})
 }
 
 func BenchmarkLookupName(b *testing.B) {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"text/template"
 	"text/template/parse"
 	"time"
 )
@@ -46,13 +44,12 @@ type Target struct {
 	tmpl *urlTemplate
 }
 
-// urlTemplate is what a template target needs to run: the parsed template
-// (never executed itself: runners execute clones of it), its Match
-// patterns compiled, a pool of runners, and the latest failure.
+// urlTemplate is what a template target needs to run: the parse tree
+// (which the shared runners execute), its Match patterns compiled, and the
+// latest failure.
 type urlTemplate struct {
-	tmpl     *template.Template
+	tree     *parse.Tree
 	patterns map[string]*pattern
-	runners  sync.Pool
 	failure  atomic.Pointer[Failure]
 	// usesQuery: the template places .Query itself, so the request's query
 	// is not merged in as well.
