@@ -7,7 +7,7 @@
 #   and its peak, live heap after a GC, a /metrics scrape's time,
 #   redirect req/s and p99 for Signpost and a bare net/http 302 server in
 #   the same interleaved rounds (wrk -t2 -c50, random names),
-#   API write p99 (PUT, end to end) while the redirect load runs, at
+#   API write p99 (PATCH, end to end) while the redirect load runs, at
 #   WRITE_RATE writes/s, and the click flushes' mean and max duration.
 #
 #   bench/scale.sh                                  # SIZES="10000 100000 1000000"
@@ -90,8 +90,8 @@ for n in $SIZES; do
         i=0
         while [ "$(date +%s)" -lt "$end" ] && [ $i -lt 10000 ]; do
           name=$(printf 'link-%07d' $(((RANDOM * 32768 + RANDOM) % n)))
-          curl -so /dev/null -w '%{time_total}\n' -X PUT -d "{\"description\":\"edited $i\"}" \
-            "http://127.0.0.1:$port/api/v1/links/$name" >> "$work/writes"
+          curl -so /dev/null -w '%{time_total} %{http_code}\n' -X PATCH -H 'Content-Type: application/merge-patch+json' \
+            -d "{\"description\":\"edited $i\"}" "http://127.0.0.1:$port/api/v1/links/$name" >> "$work/writes"
           i=$((i + 1))
           sleep "$(awk -v r="$WRITE_RATE" 'BEGIN { print 1 / r }')"
         done
@@ -104,6 +104,9 @@ for n in $SIZES; do
   done
   sm=$(cut -d' ' -f1 "$work/r-sp" | median); sp99=$(cut -d' ' -f2 "$work/r-sp" | median)
   bm=$(cut -d' ' -f1 "$work/r-bare" | median); bp99=$(cut -d' ' -f2 "$work/r-bare" | median)
+  if awk '$2 != 200 { bad = 1 } END { exit !bad }' "$work/writes"; then
+    echo "scale: writes failed:" >&2; awk '$2 != 200' "$work/writes" | sort | uniq -c | head >&2; exit 1
+  fi
   wp99=$(awk '{ printf "%.2f\n", $1 * 1000 }' "$work/writes" | p99)
   # Let one flush run after the load, then read the flush histogram.
   sleep "${CLICK_FLUSH_INTERVAL:-10}" 2>/dev/null || sleep 10
