@@ -31,9 +31,10 @@ type Target struct {
 	raw string
 	// For a plain URL: canon is raw as url.Parse and String write it, as a
 	// Location header carries it (see escapeLocation); qpos and frag are
-	// the indexes of its '?' and '#' (-1 when absent).
+	// the indexes of its '?' and '#' (-1 when absent; int32, so that an
+	// index entry holding a Target fits 80 bytes: a canon is < 32 KiB).
 	canon      string
-	qpos, frag int
+	qpos, frag int32
 	slash      bool // raw ends with '/': the rest follows without another
 	// slow: canon cannot stand for raw with a rest appended (raw ends with
 	// an empty fragment, which String drops), so Expand parses each time.
@@ -91,20 +92,30 @@ func (d TemplateData) User() (string, error) {
 // for every stored link at start-up. ValidateTarget, for what is being
 // saved, also runs the template on sample requests.
 func ParseTarget(raw string) (*Target, error) {
+	// Small enough to inline: a caller that copies the Target into
+	// something of its own (the index's entries) allocates none.
+	t := new(Target)
+	if err := t.parse(raw); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Target) parse(raw string) error {
 	if raw == "" {
-		return nil, Errorf(Invalid, "url is required")
+		return Errorf(Invalid, "url is required")
 	}
 	if len(raw) > MaxURLLen {
-		return nil, Errorf(Invalid, "url is %d bytes long; the limit is %d", len(raw), MaxURLLen)
+		return Errorf(Invalid, "url is %d bytes long; the limit is %d", len(raw), MaxURLLen)
 	}
 	if strings.Contains(raw, "{{") {
-		return parseTemplate(raw)
+		return t.parseTemplate(raw)
 	}
 	u, err := checkURL(raw)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t := &Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	*t = Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
 	if t.canon == raw {
 		// Share raw's bytes (the usual case): a million loaded links keep
 		// one copy of each URL, not two.
@@ -112,17 +123,17 @@ func ParseTarget(raw string) (*Target, error) {
 	}
 	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
 	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
-		t.frag = i
+		t.frag = int32(i)
 	}
 	if i := strings.IndexByte(t.canon[:t.fragOrEnd()], '?'); i >= 0 {
-		t.qpos = i
+		t.qpos = int32(i)
 	}
-	return t, nil
+	return nil
 }
 
 func (t *Target) fragOrEnd() int {
 	if t.frag >= 0 {
-		return t.frag
+		return int(t.frag)
 	}
 	return len(t.canon)
 }

@@ -73,20 +73,21 @@ var funcNames = func() map[string]any {
 // per link (its maps of function values, a clone per runner) cost ~3 KB
 // of heap per template link; the tree is what the template says, and the
 // runners, shared by every target, execute it.
-func parseTemplate(raw string) (*Target, error) {
+func (t *Target) parseTemplate(raw string) error {
 	trees, err := parse.Parse("url", raw, "", "", funcNames)
 	if err != nil {
-		return nil, Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
+		return Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
 	}
 	if len(trees) > 1 {
-		return nil, Errorf(Invalid, "url template may not define other templates")
+		return Errorf(Invalid, "url template may not define other templates")
 	}
 	tree := trees["url"]
 	var c checker
 	if err := c.node(tree.Root); err != nil {
-		return nil, err
+		return err
 	}
-	return &Target{raw: raw, tmpl: &urlTemplate{tree: tree, patterns: c.patterns, usesQuery: usesField(tree.Root, "Query")}}, nil
+	*t = Target{raw: raw, tmpl: &urlTemplate{tree: tree, patterns: c.patterns, usesQuery: usesField(tree.Root, "Query")}}
+	return nil
 }
 
 // checker walks a parsed template and refuses what could escape the
