@@ -29,6 +29,8 @@ type sliceStore struct {
 
 func (s sliceStore) Version(context.Context) (int64, error) { return 1, nil }
 
+func (s sliceStore) Count(context.Context, links.ListOptions) (int, error) { return len(s.ls), nil }
+
 func (s sliceStore) Targets(ctx context.Context, fn func(key, url string) error) error {
 	for _, l := range s.ls {
 		if err := fn(l.Key, l.URL); err != nil {
