@@ -325,18 +325,36 @@ func Stale(cur links.Link) error {
 
 // InsertChange writes c to the history, in the caller's transaction.
 func (d Dialect) InsertChange(ctx context.Context, ex Execer, c links.Change) error {
-	q := &query{d: d}
-	q.b.WriteString(`INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values) VALUES (`)
-	vals := []any{c.LinkID, c.Version, string(c.Action), c.Actor, d.Time(c.At), c.Key, c.Name, EncodeValues(c.Before), EncodeValues(c.After)}
-	for i, v := range vals {
-		if i > 0 {
-			q.b.WriteString(", ")
-		}
-		q.b.WriteString(q.arg(v))
-	}
-	q.b.WriteString(")")
-	_, err := ex.ExecContext(ctx, q.b.String(), q.args...)
+	_, err := ex.ExecContext(ctx, d.ChangesSQL(1), d.ChangeArgs(c)...)
 	return d.Wrap(err)
+}
+
+// ChangesSQL is the statement that inserts n history entries, with their
+// ChangeArgs one after the other as its parameters: an import writes a
+// chunk's entries with one statement.
+func (d Dialect) ChangesSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values) VALUES `)
+	for i := range n * changeCols {
+		switch {
+		case i == 0:
+			b.WriteString("(")
+		case i%changeCols == 0:
+			b.WriteString("), (")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Placeholder(i + 1))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+const changeCols = 9
+
+// ChangeArgs are the parameters of one entry in ChangesSQL.
+func (d Dialect) ChangeArgs(c links.Change) []any {
+	return []any{c.LinkID, c.Version, string(c.Action), c.Actor, d.Time(c.At), c.Key, c.Name, EncodeValues(c.Before), EncodeValues(c.After)}
 }
 
 // EncodeValues is v as the history stores it: JSON, or NULL.

@@ -485,3 +485,46 @@ func keys(ls []links.Link) []string {
 	}
 	return out
 }
+
+// An import of more than one chunk of new links (a key repeated in the
+// middle): each link gets its own ID, never one a later link gets, and one
+// import entry at version 1 in the history under that ID.
+func testImportBulk(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	first := mustCreate(t, s, mk("first", "https://first.example"))
+	var ls []links.Link
+	for i := range 1200 {
+		ls = append(ls, mk(fmt.Sprintf("bulk%04d", i), fmt.Sprintf("https://bulk.example/%d", i)))
+	}
+	ls = append(ls[:700], append([]links.Link{mk("bulk0003", "https://again.example")}, ls[700:]...)...)
+	if err := s.Import(as("importer", links.ActionImport), links.All(ls), links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	later := mustCreate(t, s, mk("later", "https://later.example"))
+	ids := map[int64]string{first.ID: "first", later.ID: "later"}
+	for i := range 1200 {
+		key := fmt.Sprintf("bulk%04d", i)
+		l, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := ids[l.ID]; ok || l.ID == 0 {
+			t.Fatalf("%s has ID %d, also %q's", key, l.ID, prev)
+		}
+		ids[l.ID] = key
+		cs := changes(t, s, links.ChangeQuery{LinkID: l.ID})
+		if len(cs) == 0 || cs[0].Version != 1 || cs[0].Action != links.ActionImport || cs[0].Key != key {
+			t.Fatalf("%s (ID %d): history %s, want an import at version 1 first", key, l.ID, describe(cs))
+		}
+		if want := fmt.Sprintf("https://bulk.example/%d", i); i == 3 {
+			if l.URL != "https://again.example" {
+				t.Fatalf("repeated key: %s, want the later line's URL", l.URL)
+			}
+		} else if l.URL != want || l.Version != 1 {
+			t.Fatalf("%s: %s v%d, want %s v1", key, l.URL, l.Version, want)
+		}
+	}
+	if later.ID <= first.ID {
+		t.Fatalf("IDs went back: first %d, later %d", first.ID, later.ID)
+	}
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"ConcurrentConditionalUpdates", testConcurrentConditionalUpdates},
 		{"DeletedAndRestored", testDeletedAndRestored},
 		{"ImportHistory", testImportHistory},
+		{"ImportIDsAndHistoryInBulk", testImportBulk},
 		{"PruneHistory", testPruneHistory},
 		{"Tags", testTags},
 		{"ListPagesAndCounts", testListPages},
