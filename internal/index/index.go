@@ -197,6 +197,13 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 		defer close(built)
 		for b := range batches {
 			for _, r := range b {
+				// An unchanged link keeps its entry (immutable, so any
+				// snapshot may hold it): a reload allocates and parses only
+				// what changed, and the rows' strings are garbage at once.
+				if prev := old.get(r.key); prev != nil && prev.Target.String() == r.url {
+					base[prev.key] = prev
+					continue
+				}
 				t, err := links.ParseTarget(r.url)
 				if err != nil {
 					ix.log.Warn("link not served: stored target is invalid", "key", r.key, "err", err)

@@ -424,3 +424,45 @@ func TestWriteIsNotFollowedByReload(t *testing.T) {
 		t.Fatal("the reload did not bring the outside write")
 	}
 }
+
+// A reload keeps the entry of every link whose target did not change (no
+// parse, no allocation: a resync at a million links costs a map, not a
+// million entries) and builds new ones for what changed, which keep their
+// pending clicks.
+func TestReloadKeepsUnchangedEntries(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, n := range []string{"same", "moved"} {
+		if _, _, err := s.Create(ctx, link(n, "https://"+n+".example")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := ix.Lookup("same")
+	moved, _ := ix.Lookup("moved")
+	ix.Click(moved)
+	l, err := s.Get(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.URL = "https://elsewhere.example"
+	if _, _, err := s.Update(ctx, "moved", l); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ix.Lookup("same"); e != same {
+		t.Error("the unchanged link got a new entry")
+	}
+	e, ok := ix.Lookup("moved")
+	if !ok || e == moved || e.Target.String() != "https://elsewhere.example" {
+		t.Fatalf("the changed link: %v, %v", e, ok)
+	}
+	if n := ix.Pending("moved"); n != 1 {
+		t.Errorf("the changed link's pending clicks: %d, want 1", n)
+	}
+}
