@@ -27,27 +27,43 @@ const MaxURLLen = 8 << 10
 // does for non-ASCII. The one deliberate difference: what follows the name
 // stays escaped as it was sent (golink unescapes it, so there go/docs/a%3Fb
 // became a query).
+//
+// A Target is a plain value, 40 bytes, that the index keeps inside its
+// entries (64 bytes each); what only some targets need is behind more.
 type Target struct {
 	raw string
-	// For a plain URL: canon is raw as url.Parse and String write it, as a
-	// Location header carries it (see escapeLocation); qpos and frag are
-	// the indexes of its '?' and '#' (-1 when absent; int32, so that an
-	// index entry holding a Target fits 80 bytes: a canon is < 32 KiB).
-	canon      string
+	// For a plain URL: qpos and frag are the indexes of the '?' and '#' of
+	// its canonical form (see canon), -1 when absent (int32: a canonical
+	// form is < 32 KiB).
 	qpos, frag int32
 	slash      bool // raw ends with '/': the rest follows without another
-	// slow: canon cannot stand for raw with a rest appended (raw ends with
-	// an empty fragment, which String drops), so Expand parses each time.
+	// slow: the canonical form cannot stand for raw with a rest appended
+	// (raw ends with an empty fragment, which String drops), so Expand
+	// parses each time.
 	slow bool
+	// more is nil for most plain URLs.
+	more *more
+}
 
-	// tmpl is set for a template target. A pointer, so that a Target is a
-	// plain value that the index keeps inside its entries.
-	tmpl *urlTemplate
+// more is what only some targets have: a plain URL's canonical form when
+// it is not raw itself, or a template.
+type more struct {
+	canon string
+	urlTemplate
+}
+
+// canon is raw as url.Parse and String write it, as a Location header
+// carries it (see escapeLocation): raw itself, usually.
+func (t *Target) canon() string {
+	if t.more != nil && t.more.canon != "" {
+		return t.more.canon
+	}
+	return t.raw
 }
 
 // urlTemplate is what a template target needs to run: the parse tree
 // (which the shared runners execute), its Match patterns compiled, and the
-// latest failure.
+// latest failure. tree is nil for a plain URL.
 type urlTemplate struct {
 	tree     *parse.Tree
 	patterns map[string]*pattern
@@ -115,17 +131,16 @@ func (t *Target) parse(raw string) error {
 	if err != nil {
 		return err
 	}
-	*t = Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
-	if t.canon == raw {
-		// Share raw's bytes (the usual case): a million loaded links keep
-		// one copy of each URL, not two.
-		t.canon = raw
+	*t = Target{raw: raw, slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	if canon := escapeLocation(u.String()); canon != raw {
+		t.more = &more{canon: canon}
 	}
 	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
-	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
+	canon := t.canon()
+	if i := strings.IndexByte(canon, '#'); i >= 0 {
 		t.frag = int32(i)
 	}
-	if i := strings.IndexByte(t.canon[:t.fragOrEnd()], '?'); i >= 0 {
+	if i := strings.IndexByte(canon[:t.fragOrEnd()], '?'); i >= 0 {
 		t.qpos = int32(i)
 	}
 	return nil
@@ -135,7 +150,7 @@ func (t *Target) fragOrEnd() int {
 	if t.frag >= 0 {
 		return int(t.frag)
 	}
-	return len(t.canon)
+	return len(t.canon())
 }
 
 // ValidateTarget is ParseTarget for a target being saved: it also refuses
@@ -150,7 +165,7 @@ func ValidateTarget(raw string) (*Target, error) {
 	if r, ok := spoofingRune(raw); ok {
 		return nil, Errorf(Invalid, "url contains the invisible control character %U; remove it", r)
 	}
-	if t.tmpl == nil {
+	if !t.IsTemplate() {
 		return t, nil
 	}
 	for _, d := range []TemplateData{{user: "user@example.com"}, {Path: "a/b", Query: "x=1", user: "user@example.com", Now: time.Now().UTC()}} {
@@ -225,14 +240,14 @@ func checkURL(raw string) (*url.URL, error) {
 func (t *Target) String() string { return t.raw }
 
 // IsTemplate reports whether the target is a template.
-func (t *Target) IsTemplate() bool { return t.tmpl != nil }
+func (t *Target) IsTemplate() bool { return t.more != nil && t.more.tree != nil }
 
 // LastFailure returns the latest failed expansion of a template target.
 func (t *Target) LastFailure() (Failure, bool) {
-	if t.tmpl == nil {
+	if !t.IsTemplate() {
 		return Failure{}, false
 	}
-	if f := t.tmpl.failure.Load(); f != nil {
+	if f := t.more.failure.Load(); f != nil {
 		return *f, true
 	}
 	return Failure{}, false
@@ -250,7 +265,7 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 	if remainder != "" {
 		remainder = remainder[1:] // golink's remainder: what follows "name/"
 	}
-	if t.tmpl != nil {
+	if t.IsTemplate() {
 		path := remainder
 		if p, err := url.PathUnescape(path); err == nil {
 			path = p
@@ -259,7 +274,7 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 		// Neither a request that ended nor one without the identity the
 		// link needs says anything about the link itself.
 		if err != nil && ctx.Err() == nil && ErrorCode(err) != Unauthorized {
-			t.tmpl.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
+			t.more.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
 		}
 		return loc, err
 	}
@@ -270,28 +285,29 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 	if remainder != "" && !t.slash {
 		sep = "/"
 	}
+	canon := t.canon()
 	if query == "" {
 		if remainder == "" {
-			return t.canon, nil
+			return canon, nil
 		}
-		return escapeLocation(t.canon + sep + remainder), nil
+		return escapeLocation(canon + sep + remainder), nil
 	}
 	// The rest lands in the fragment if there is one, else in the query if
 	// there is one, else in the path. The query of the result is the
 	// target's merged with the request's.
-	base, tq, frag := t.canon, "", ""
+	base, tq, frag := canon, "", ""
 	if t.frag >= 0 {
-		base, frag = t.canon[:t.frag], t.canon[t.frag:]
+		base, frag = canon[:t.frag], canon[t.frag:]
 	}
 	if t.qpos >= 0 {
-		base, tq = t.canon[:t.qpos], t.canon[t.qpos+1:t.fragOrEnd()]
+		base, tq = canon[:t.qpos], canon[t.qpos+1:t.fragOrEnd()]
 	}
 	restInQuery := t.qpos >= 0 && t.frag < 0 && remainder != ""
 	if restInQuery || !canonicalQuery(query) || (tq != "" && !canonicalQuery(tq)) {
 		return t.expandSlow(remainder, query)
 	}
 	var b strings.Builder
-	b.Grow(len(t.canon) + len(sep) + len(remainder) + len(query) + 2)
+	b.Grow(len(canon) + len(sep) + len(remainder) + len(query) + 2)
 	b.WriteString(base)
 	if frag == "" {
 		b.WriteString(sep)
@@ -344,7 +360,7 @@ func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, er
 	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
 		return "", Errorf(Invalid, "url template expanded to %.80q, which is not an absolute http or https URL", out)
 	}
-	if !t.tmpl.usesQuery {
+	if !t.more.usesQuery {
 		addQuery(u, d.Query)
 	}
 	loc := escapeLocation(u.String())

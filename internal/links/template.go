@@ -86,7 +86,7 @@ func (t *Target) parseTemplate(raw string) error {
 	if err := c.node(tree.Root); err != nil {
 		return err
 	}
-	*t = Target{raw: raw, tmpl: &urlTemplate{tree: tree, patterns: c.patterns, usesQuery: usesField(tree.Root, "Query")}}
+	*t = Target{raw: raw, more: &more{urlTemplate: urlTemplate{tree: tree, patterns: c.patterns, usesQuery: usesField(tree.Root, "Query")}}}
 	return nil
 }
 
@@ -248,10 +248,10 @@ func (t *Target) execute(ctx context.Context, d TemplateData) (string, error) {
 	r := runners.Get().(*runner)
 	e := r.e
 	e.ctx, e.deadline, e.work, e.alloc, e.out = ctx, time.Now().Add(MaxExpandTime), 0, 0, e.out[:0]
-	e.patterns = t.tmpl.patterns
+	e.patterns = t.more.patterns
 	// Execution only reads the tree: targets share theirs with the
 	// runners, concurrently.
-	r.tmpl.Tree = t.tmpl.tree
+	r.tmpl.Tree = t.more.tree
 	err := r.tmpl.Execute(e, d)
 	out := string(e.out)
 	r.tmpl.Tree, e.ctx, e.patterns = nil, nil, nil
