@@ -31,11 +31,11 @@ func target(ix *Index, key string) string {
 }
 
 // Changes land in the overlay, lookups see them at once, and a fold moves
-// them into the base map without changing what any lookup answers.
+// them into the base table without changing what any lookup answers.
 func TestOverlayAndFold(t *testing.T) {
 	ix := testIndex(t, 100)
-	if s := ix.cur.Load(); s.over.len != 0 || len(s.base) != 100 {
-		t.Fatalf("after a fold: overlay %d, base %d", s.over.len, len(s.base))
+	if s := ix.cur.Load(); s.over.len != 0 || s.base.n != 100 {
+		t.Fatalf("after a fold: overlay %d, base %d", s.over.len, s.base.n)
 	}
 	ix.folding.Lock() // the scheduled fold waits until the overlay is checked
 	ix.Put(links.Link{Key: "k1", URL: "https://changed.example"})
@@ -120,8 +120,8 @@ func TestLargeOverlayFoldsAtOnce(t *testing.T) {
 	ix.folding.Lock() // waits for the fold the last Put started, if still running
 	ix.folding.Unlock()
 	ix.fold() // and runs it, had it not started yet
-	if s := ix.cur.Load(); s.over.len != 0 || len(s.base) != foldNow {
-		t.Fatalf("overlay %d, base %d", s.over.len, len(s.base))
+	if s := ix.cur.Load(); s.over.len != 0 || s.base.n != foldNow {
+		t.Fatalf("overlay %d, base %d", s.over.len, s.base.n)
 	}
 }
 

@@ -78,7 +78,8 @@ type Index struct {
 // New returns an empty, not yet loaded index.
 func New(log *slog.Logger) *Index {
 	ix := &Index{log: log}
-	ix.cur.Store(newSnapshot(map[string]*Entry{}, maphash.MakeSeed(), 0))
+	seed := maphash.MakeSeed()
+	ix.cur.Store(newSnapshot(newTable(seed, 0), seed, 0))
 	return ix
 }
 
@@ -178,7 +179,7 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 		return err
 	}
 	old := ix.cur.Load()
-	// Sized up front: a map grown from empty to a million keys spends a
+	// Sized up front: a table grown from empty to a million keys spends a
 	// fifth of a load rehashing. A reload expects about as many links as
 	// before; the first load asks (a count costs milliseconds where the
 	// growth cost hundreds of them).
@@ -188,7 +189,7 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 			size = n
 		}
 	}
-	base := make(map[string]*Entry, size)
+	base := newTable(old.over.seed, size)
 	// Two stages on two cores: this goroutine reads rows, another parses
 	// targets and fills the map (each is about half of a load's CPU).
 	batches := make(chan []row, 4)
@@ -201,7 +202,7 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 				// snapshot may hold it): a reload allocates and parses only
 				// what changed, and the rows' strings are garbage at once.
 				if prev := old.get(r.key); prev != nil && prev.Target.String() == r.url {
-					base[prev.key] = prev
+					base.set(prev)
 					continue
 				}
 				t, err := links.ParseTarget(r.url)
@@ -209,7 +210,7 @@ func (ix *Index) Load(ctx context.Context, s links.Store) error {
 					ix.log.Warn("link not served: stored target is invalid", "key", r.key, "err", err)
 					continue
 				}
-				base[r.key] = ix.entry(old, r.key, t)
+				base.set(ix.entry(old, r.key, t))
 			}
 		}
 	}()
@@ -328,13 +329,13 @@ func (ix *Index) swap(next *Snapshot) {
 }
 
 // fold publishes the current snapshot's overlay merged into a new base
-// map. The copy of the map runs without the publish lock; changes
+// table. The copy of the table runs without the publish lock; changes
 // published meanwhile are in the overlay it applies under the lock.
 func (ix *Index) fold() {
 	ix.folding.Lock()
 	defer ix.folding.Unlock()
 	s0 := ix.cur.Load()
-	var base map[string]*Entry
+	var base *table
 	if s0.over.len > 0 {
 		base = s0.cloneBase()
 	}

@@ -2,32 +2,32 @@ package index
 
 import (
 	"hash/maphash"
-	"maps"
 	"time"
 )
 
-// Snapshot is an immutable view of every link: a base map that is never
-// changed once published, and an overlay of the changes since, in a
-// persistent trie. Publishing a change adds it to the overlay, which
+// Snapshot is an immutable view of every link: a base hash table (see
+// table) that is never changed once published, and an overlay of the
+// changes since, in a persistent trie. Publishing a change adds it to the overlay, which
 // copies O(log k) trie nodes for an overlay of k changes, instead of
 // copying the whole map (O(links), what every write cost before); the
-// index folds the overlay into a new base map in the background, at most
-// once per foldDelay (a copy of the map, O(links), off the write path).
+// index folds the overlay into a new base table in the background, at
+// most once per foldDelay (a copy of the table, O(links), off the write
+// path).
 //
-// Why not only a trie: a lookup in a plain Go map measured 2× faster at
-// 10k links and 5–7× faster at 1M than in the trie (fewer dependent
-// memory loads), and lookups are the hot path. An empty overlay costs a
+// Why not only a trie: a lookup in a flat hash table (a Go map measured
+// the same) is 2× faster at 10k links and 5–7× faster at 1M than in the
+// trie (fewer dependent memory loads), and lookups are the hot path. An empty overlay costs a
 // lookup one comparison; a non-empty one a lookup in a small, cache-warm
 // trie (docs/benchmarks.md).
 type Snapshot struct {
-	base map[string]*Entry
+	base *table
 	over trie // removed keys are tombstones: entries without a counter
 	len  int
 	gen  uint64 // which base: moves on with every fold and Load
 }
 
-func newSnapshot(base map[string]*Entry, seed maphash.Seed, gen uint64) *Snapshot {
-	return &Snapshot{base: base, over: *newTrie(seed), len: len(base), gen: gen}
+func newSnapshot(base *table, seed maphash.Seed, gen uint64) *Snapshot {
+	return &Snapshot{base: base, over: *newTrie(seed), len: base.n, gen: gen}
 }
 
 // Len is the number of links.
@@ -42,7 +42,7 @@ func (s *Snapshot) get(key string) *Entry {
 			return e
 		}
 	}
-	return s.base[key]
+	return s.base.get(key)
 }
 
 // with returns a snapshot that maps e.key to e.
@@ -61,7 +61,7 @@ func (s *Snapshot) without(key string) *Snapshot {
 		return s
 	}
 	var over *trie
-	if _, inBase := s.base[key]; inBase {
+	if s.base.get(key) != nil {
 		over, _ = s.over.with(&Entry{key: key}) // a tombstone hides the base's entry
 	} else {
 		over, _ = s.over.without(key)
@@ -71,25 +71,26 @@ func (s *Snapshot) without(key string) *Snapshot {
 
 // folded returns base (a copy of s.base the caller owns) with s's overlay
 // applied, as a snapshot with an empty overlay.
-func (s *Snapshot) folded(base map[string]*Entry) *Snapshot {
+func (s *Snapshot) folded(base *table) *Snapshot {
 	s.over.root.each(func(e *Entry) {
 		if e.clicks == nil {
-			delete(base, e.key)
+			base.del(e.key)
 		} else {
-			base[e.key] = e
+			base.set(e)
 		}
 	})
 	return newSnapshot(base, s.over.seed, s.gen+1)
 }
 
-// cloneBase copies the base map: the part of a fold that runs without the
-// publish lock.
-func (s *Snapshot) cloneBase() map[string]*Entry { return maps.Clone(s.base) }
+// cloneBase copies the base table, with room for the overlay (and for
+// what is published while the copy runs): the part of a fold that runs
+// without the publish lock.
+func (s *Snapshot) cloneBase() *table { return s.base.clone(2 * s.over.len) }
 
 // foldDelay is how long changes wait in the overlay before they are folded
 // into the base map: a second for small sets, up to 10 s at a million
-// links, so that a fold (a copy of the map: ~50 ms and ~50 MB of garbage at
-// 1M) runs at most that often however fast writes come.
+// links, so that a fold (a copy of the table: ~18 MB of garbage at 1M)
+// runs at most that often however fast writes come.
 func foldDelay(links int) time.Duration {
 	return min(max(time.Duration(links/100_000)*time.Second, time.Second), 10*time.Second)
 }
