@@ -567,3 +567,38 @@ func TestOpenUnreachableSaysWhere(t *testing.T) {
 		t.Fatalf("error shows the password: %v", err)
 	}
 }
+
+// An import (a bulk transaction) moves the link-set version once, not once
+// per row: the trigger's update of the one counter row per row made an
+// import of n links O(n^2) (PostgreSQL walks every version of the row the
+// transaction made). A silent change still moves it, and a single write
+// by one.
+func TestBulkTransactionBumpsTheVersionOnce(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	s := open(t, dbURL)
+	var ls []links.Link
+	for i := range 300 {
+		ls = append(ls, mk(fmt.Sprintf("bulk%d", i), "https://bulk.example"))
+	}
+	v0, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Import(ctx, links.All(ls), links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := s.Version(ctx)
+	if v1 <= v0 || v1-v0 > 2 {
+		t.Fatalf("an import of %d links moved the version from %d to %d, want by 1 or 2", len(ls), v0, v1)
+	}
+	pgtest.Exec(t, dbURL, `BEGIN; SET LOCAL signpost.bulk = 'on';
+		UPDATE links SET url = 'https://silent.example' WHERE key LIKE 'bulk1%'; COMMIT`)
+	v2, _ := s.Version(ctx)
+	if v2 != v1+1 {
+		t.Fatalf("a silent change of many rows moved the version from %d to %d, want by 1", v1, v2)
+	}
+	if _, v3, err := s.Create(ctx, mk("single", "https://single.example")); err != nil || v3 != v2+1 {
+		t.Fatalf("a create committed as version %d (%v), want %d", v3, err, v2+1)
+	}
+}
