@@ -28,9 +28,11 @@
 #   8. a short redirect benchmark (bench/redirect.sh), printed, not gated
 #   9. the image's build and start-up times (bench/container.sh), printed;
 #      a rebuild after a one-line change must be 5x faster than cold
+#  10. the scale benchmark at 10k and 100k links (bench/scale.sh), printed,
+#      not gated (the 1M figures are in docs/benchmarks.md)
 #
-# SKIP="fleet docker release k8s openapi bench bench-container" skips stages by
-# name (for a quick local run).
+# SKIP="fleet docker release k8s openapi bench bench-container scale" skips
+# stages by name (for a quick local run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh # apt_install, on_exit
@@ -138,6 +140,7 @@ stage k8s scripts/test-k8s.sh
 stage openapi scripts/test-openapi.sh
 stage bench bench
 stage bench-container env MIN_REBUILD_SPEEDUP=5 bench/container.sh
+stage scale env SIZES="10000 100000" DURATION=${BENCH_DURATION:-5s} ROUNDS=1 bench/scale.sh
 
 echo
 echo "test-all: finished in $(($(date +%s) - t_start))s"

@@ -141,40 +141,63 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	} else {
 		src = "stdin"
 	}
-	bar := newProgress(stderr, size)
 	now := time.Now().UTC()
-	ls, err := links.ReadNDJSON(r, now, bar.update)
-	bar.done()
-	var bad *links.LineErrors
-	if errors.As(err, &bad) {
-		// Every bad line on its own line, as compilers do, then the verdict.
-		for _, l := range bad.Lines {
-			fmt.Fprintf(stderr, "%s:%d: %s\n", src, l.Line, l.Reason)
+	bar := newProgress(stderr, size)
+	if dryRun {
+		ls, err := links.ReadNDJSON(r, now, bar.update)
+		bar.done()
+		if err != nil {
+			return importErr(err, src, stderr)
 		}
-		if n := bad.Total - len(bad.Lines); n > 0 {
-			fmt.Fprintf(stderr, "%s: %d more bad lines\n", src, n)
+		st, err := openStore(ctx, c, nil)
+		if err != nil {
+			return err
 		}
-		return links.Errorf(links.Invalid, "%d bad line(s) in %s; nothing was imported", bad.Total, src)
-	}
-	if err != nil {
-		return err
+		defer st.Close()
+		return printPlan(ctx, st, ls, src, stdout)
 	}
 	st, err := openStore(ctx, c, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if dryRun {
-		return printPlan(ctx, st, ls, src, stdout)
-	}
 	// The operator's import: clicks and times in the file are kept, and it
-	// is in every changed link's history.
+	// is in every changed link's history. It streams the file into the one
+	// transaction: memory stays flat however many links it holds.
 	ctx = links.WithEdit(ctx, links.Edit{Actor: "signpost import", Action: links.ActionImport, At: now})
-	if err := st.Import(ctx, ls, links.ImportOptions{Stats: true}); err != nil {
+	n := 0
+	err = st.Import(ctx, func(yield func(links.Link, error) bool) {
+		for l, err := range links.ScanNDJSON(r, now, bar.update) {
+			if err == nil {
+				n++
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}, links.ImportOptions{Stats: true})
+	bar.done()
+	if err != nil {
+		return importErr(err, src, stderr)
+	}
+	fmt.Fprintf(stderr, "imported %d links from %s\n", n, src)
+	return nil
+}
+
+// importErr reports an import that failed: every bad line on its own
+// line, as compilers do, then the verdict.
+func importErr(err error, src string, stderr io.Writer) error {
+	var bad *links.LineErrors
+	if !errors.As(err, &bad) {
 		return err
 	}
-	fmt.Fprintf(stderr, "imported %d links from %s\n", len(ls), src)
-	return nil
+	for _, l := range bad.Lines {
+		fmt.Fprintf(stderr, "%s:%d: %s\n", src, l.Line, l.Reason)
+	}
+	if n := bad.Total - len(bad.Lines); n > 0 {
+		fmt.Fprintf(stderr, "%s: %d more bad lines\n", src, n)
+	}
+	return links.Errorf(links.Invalid, "%d bad line(s) in %s; nothing was imported", bad.Total, src)
 }
 
 // printPlan writes what importing ls would change: one line per new or

@@ -23,7 +23,7 @@ func TestServePrunesHistory(t *testing.T) {
 	}
 	old := time.Now().Add(-48 * time.Hour)
 	octx := links.WithEdit(ctx, links.Edit{Actor: "past", At: old})
-	if err := st.Import(octx, []links.Link{{Name: "old", Key: "old", URL: "https://old.example", CreatedAt: old, UpdatedAt: old}}, links.ImportOptions{Stats: true}); err != nil {
+	if err := st.Import(octx, links.All([]links.Link{{Name: "old", Key: "old", URL: "https://old.example", CreatedAt: old, UpdatedAt: old}}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

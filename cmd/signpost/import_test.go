@@ -78,3 +78,43 @@ func TestCLIImportDryRun(t *testing.T) {
 		t.Fatalf("history after the imports: %s", g)
 	}
 }
+
+// The import streams the file into its transaction: good lines written
+// before a bad one (more than a chunk of them) are rolled back, and every
+// bad line, the one after them included, is still reported.
+func TestCLIImportStreamsAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "stream.db")
+	env := map[string]string{"DATABASE_URL": "sqlite:" + db}
+	var b strings.Builder
+	for i := 1; i <= 1500; i++ {
+		switch i {
+		case 700:
+			b.WriteString("not json\n")
+		case 1500:
+			b.WriteString(`{"name":"l1","url":"https://again.example"}` + "\n")
+		default:
+			fmt.Fprintf(&b, `{"name":"l%d","url":"https://l.example/%d"}`+"\n", i, i)
+		}
+	}
+	in := filepath.Join(dir, "in.ndjson")
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	code, _, errs := runCLI(t, env, "import", in)
+	want := in + ":700: not a JSON object: invalid character 'o' in literal null (expecting 'u') at byte 2\n" +
+		in + ":1500: name \"l1\" repeats line 1\n" +
+		"signpost: 2 bad line(s) in " + in + "; nothing was imported\n"
+	if code != 1 || errs != want {
+		t.Fatalf("import: exit %d\n%s\nwant\n%s", code, errs, want)
+	}
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.Count(context.Background(), links.ListOptions{}); n != 0 || err != nil {
+		t.Fatalf("%d links stored (%v), want none", n, err)
+	}
+	if cs, err := st.Changes(context.Background(), links.ChangeQuery{}); len(cs) != 0 || err != nil {
+		t.Fatalf("%d history entries (%v), want none", len(cs), err)
+	}
+}

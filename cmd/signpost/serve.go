@@ -130,7 +130,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Ready:  probes.Ready(),
 
 		Metrics:    publicMetrics,
-		Wrap:       metrics.Wrap,
 		OnRedirect: metrics.Redirect,
 		PublicURL:  c.PublicURL,
 	})

@@ -1,16 +1,26 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 )
 
-// Flusher writes counted clicks to the store in batches: one AddClicks (one
-// statement) per flush. Counts that cannot be written go back to the index
-// and are retried at the next flush.
+// FlushBatch is how many links' clicks one AddClicks call (one
+// transaction) carries: small enough that a link write waiting for the
+// database's single writer waits milliseconds, not a whole flush.
+const FlushBatch = 1000
+
+// Flusher writes counted clicks to the store: it takes only the links
+// clicked since the last flush, sorts them by key (the order of the
+// primary key, so that the database walks its pages once and concurrent
+// flushers lock rows in the same order), and writes them in batches of
+// FlushBatch, one transaction each. Counts that cannot be written go back
+// to the index and are retried at the next flush.
 type Flusher struct {
 	Index *Index
 	Store links.Store
@@ -21,31 +31,49 @@ type Flusher struct {
 
 // Flush writes the pending clicks once.
 func (f *Flusher) Flush(ctx context.Context) error {
-	cs := f.Index.TakeClicks()
-	if len(cs) == 0 {
+	ts := f.Index.takeClicks()
+	if len(ts) == 0 {
 		return nil
 	}
 	start := time.Now()
-	err := f.Store.AddClicks(ctx, cs)
+	slices.SortFunc(ts, func(a, b taken) int { return cmp.Compare(a.e.key, b.e.key) })
+	batch := make([]links.Click, 0, min(len(ts), FlushBatch))
+	var err error
+	for i := 0; i < len(ts); i += FlushBatch {
+		part := ts[i:min(i+FlushBatch, len(ts))]
+		batch = batch[:0]
+		for _, t := range part {
+			batch = append(batch, links.Click{Key: t.e.key, N: t.n, Last: time.UnixMicro(t.last).UTC()})
+		}
+		if err = f.Store.AddClicks(ctx, batch); err != nil {
+			// This batch and those after it were not written.
+			f.Index.returnClicks(ts[i:])
+			break
+		}
+	}
 	if f.Observe != nil {
 		f.Observe(time.Since(start), err)
 	}
-	if err != nil {
-		f.Index.ReturnClicks(cs)
-		return err
-	}
-	return nil
+	return err
 }
 
-// Run flushes every interval until ctx is done. The final flush at shutdown
-// is the caller's (after the HTTP server has stopped counting).
+// Run flushes every interval until ctx is done, and keeps the index's
+// click clock current (to the second: last-click times need no more, and
+// a redirect then reads no clock for them). The final flush at shutdown is
+// the caller's (after the HTTP server has stopped counting).
 func (f *Flusher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	clock := time.NewTicker(time.Second)
+	defer clock.Stop()
+	f.Index.Tick(time.Now())
+	defer f.Index.clock.Store(0)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-clock.C:
+			f.Index.Tick(now)
 		case <-t.C:
 			if err := f.Flush(ctx); err != nil && ctx.Err() == nil {
 				f.Log.Warn("click flush failed; counts kept for the next flush", "err", err, "code", links.ErrorCode(err))

@@ -52,20 +52,20 @@ func TestFollowerAppliesOtherReplicasChanges(t *testing.T) {
 
 	target := func() string {
 		if e, ok := ix.Lookup("docs"); ok {
-			return e.Link.URL
+			return e.Target.String()
 		}
 		return ""
 	}
-	if _, err := writer.Create(ctx, link("Docs", "https://docs.example")); err != nil {
+	if _, _, err := writer.Create(ctx, link("Docs", "https://docs.example")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the follower has the new link", func() bool { return target() == "https://docs.example" })
 	l := link("Docs", "https://docs.example/v2")
-	if _, err := writer.Update(ctx, "docs", l); err != nil {
+	if _, _, err := writer.Update(ctx, "docs", l); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the follower has the update", func() bool { return target() == "https://docs.example/v2" })
-	if err := writer.Delete(ctx, "docs"); err != nil {
+	if _, err := writer.Delete(ctx, "docs"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the follower dropped the link", func() bool { return target() == "" })

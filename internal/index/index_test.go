@@ -2,9 +2,11 @@ package index_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +35,7 @@ func TestLoadPutRemove(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	for _, n := range []string{"a", "B-c"} {
-		if _, err := s.Create(ctx, link(n, "https://"+n+".example")); err != nil {
+		if _, _, err := s.Create(ctx, link(n, "https://"+n+".example")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,7 +50,7 @@ func TestLoadPutRemove(t *testing.T) {
 		t.Fatalf("loaded=%v len=%d", ix.Loaded(), ix.Len())
 	}
 	e, ok := ix.Lookup("bc")
-	if !ok || e.Link.Name != "B-c" {
+	if !ok || e.Key() != "bc" {
 		t.Fatalf("Lookup(bc) = %+v, %v", e, ok)
 	}
 	if err := ix.Put(link("new", "https://new.example")); err != nil {
@@ -73,7 +75,7 @@ func TestLoadPutRemove(t *testing.T) {
 func TestClicksFlushAndSurviveSwaps(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
-	if _, err := s.Create(ctx, link("hot", "https://hot.example")); err != nil {
+	if _, _, err := s.Create(ctx, link("hot", "https://hot.example")); err != nil {
 		t.Fatal(err)
 	}
 	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -87,7 +89,7 @@ func TestClicksFlushAndSurviveSwaps(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 1000; i++ {
-				e.Click(time.Now())
+				ix.Click(e)
 			}
 		}()
 	}
@@ -115,7 +117,7 @@ func TestClicksFlushAndSurviveSwaps(t *testing.T) {
 func TestFailedFlushKeepsCounts(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
-	if _, err := s.Create(ctx, link("hot", "https://hot.example")); err != nil {
+	if _, _, err := s.Create(ctx, link("hot", "https://hot.example")); err != nil {
 		t.Fatal(err)
 	}
 	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -124,7 +126,7 @@ func TestFailedFlushKeepsCounts(t *testing.T) {
 	}
 	e, _ := ix.Lookup("hot")
 	for i := 0; i < 5; i++ {
-		e.Click(time.Now())
+		ix.Click(e)
 	}
 	f := &index.Flusher{Index: ix, Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cctx, cancel := context.WithCancel(ctx)
@@ -168,14 +170,14 @@ func (b *staleStore) Get(ctx context.Context, key string) (links.Link, error) {
 	return l, err
 }
 
-func (b *staleStore) Each(ctx context.Context, fn func(links.Link) error) error {
-	var ls []links.Link
-	if err := b.Store.Each(ctx, func(l links.Link) error { ls = append(ls, l); return nil }); err != nil {
+func (b *staleStore) Targets(ctx context.Context, fn func(key, url string) error) error {
+	var ls [][2]string
+	if err := b.Store.Targets(ctx, func(k, u string) error { ls = append(ls, [2]string{k, u}); return nil }); err != nil {
 		return err
 	}
 	b.hold()
 	for _, l := range ls {
-		if err := fn(l); err != nil {
+		if err := fn(l[0], l[1]); err != nil {
 			return err
 		}
 	}
@@ -199,7 +201,7 @@ func TestPublishingFollowsReadOrder(t *testing.T) {
 			ctx := context.Background()
 			s := newStore(t)
 			for _, n := range []string{"race", "gone"} {
-				if _, err := s.Create(ctx, link(n, "https://old.example/"+n)); err != nil {
+				if _, _, err := s.Create(ctx, link(n, "https://old.example/"+n)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -211,10 +213,10 @@ func TestPublishingFollowsReadOrder(t *testing.T) {
 
 			// Meanwhile both links change in the store and a writer refreshes.
 			l := link("race", "https://new.example")
-			if _, err := s.Update(ctx, "race", l); err != nil {
+			if _, _, err := s.Update(ctx, "race", l); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Delete(ctx, "gone"); err != nil {
+			if _, err := s.Delete(ctx, "gone"); err != nil {
 				t.Fatal(err)
 			}
 			freshDone := make(chan error)
@@ -231,12 +233,274 @@ func TestPublishingFollowsReadOrder(t *testing.T) {
 			if err := <-freshDone; err != nil {
 				t.Fatal(err)
 			}
-			if e, ok := ix.Lookup("race"); !ok || e.Link.URL != "https://new.example" {
+			if e, ok := ix.Lookup("race"); !ok || e.Target.String() != "https://new.example" {
 				t.Errorf("index went back to an older value: %+v", e)
 			}
 			if _, ok := ix.Lookup("gone"); ok {
 				t.Error("index resurrected a deleted link")
 			}
 		})
+	}
+}
+
+// countingStore records every AddClicks batch.
+type countingStore struct {
+	links.Store
+	mu      sync.Mutex
+	batches [][]links.Click
+	fail    int // fail the batch with this number (1-based), once
+}
+
+func (c *countingStore) AddClicks(ctx context.Context, cs []links.Click) error {
+	c.mu.Lock()
+	c.batches = append(c.batches, append([]links.Click(nil), cs...))
+	fail := len(c.batches) == c.fail
+	c.mu.Unlock()
+	if fail {
+		return links.Errorf(links.Unavailable, "database unavailable")
+	}
+	return c.Store.AddClicks(ctx, cs)
+}
+
+// A flush visits only the links clicked since the last one, in key order,
+// in batches of FlushBatch; the pending total is kept as it goes; a batch
+// that fails keeps its counts and those of the batches after it.
+func TestFlushVisitsOnlyClickedLinksInKeyOrder(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	const n = 3 * index.FlushBatch
+	ls := make([]links.Link, n)
+	for i := range ls {
+		ls[i] = link(fmt.Sprintf("l%05d", i), "https://x.example")
+	}
+	if err := s.Import(ctx, links.All(ls), links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	// Click 2.5 batches' worth of links, in reverse order, twice each.
+	clicked := n * 5 / 6
+	for i := clicked - 1; i >= 0; i-- {
+		e, _ := ix.Lookup(links.Normalize(fmt.Sprintf("l%05d", i)))
+		ix.Click(e)
+		ix.Click(e)
+	}
+	if got := ix.PendingClicks(); got != int64(2*clicked) {
+		t.Fatalf("pending = %d, want %d", got, 2*clicked)
+	}
+	cs := &countingStore{Store: s, fail: 2}
+	f := &index.Flusher{Index: ix, Store: cs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := f.Flush(ctx); err == nil {
+		t.Fatal("a flush whose second batch failed reported success")
+	}
+	if len(cs.batches) != 2 || len(cs.batches[0]) != index.FlushBatch {
+		t.Fatalf("batches = %d (first %d), want 2 (the second failing)", len(cs.batches), len(cs.batches[0]))
+	}
+	// The first batch is written; the rest is pending again.
+	if got, want := ix.PendingClicks(), int64(2*(clicked-index.FlushBatch)); got != want {
+		t.Fatalf("pending after a failed batch = %d, want %d", got, want)
+	}
+	if err := f.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, b := range cs.batches[2:] {
+		if len(b) > index.FlushBatch {
+			t.Fatalf("batch of %d clicks, more than FlushBatch", len(b))
+		}
+		for _, c := range b {
+			if c.N != 2 {
+				t.Fatalf("%s flushed with %d clicks, want 2", c.Key, c.N)
+			}
+			keys = append(keys, c.Key)
+		}
+	}
+	if len(keys) != clicked-index.FlushBatch || !slices.IsSorted(keys) {
+		t.Fatalf("second flush wrote %d keys (sorted: %v), want the %d not yet written, in key order", len(keys), slices.IsSorted(keys), clicked-index.FlushBatch)
+	}
+	if ix.PendingClicks() != 0 {
+		t.Fatalf("pending after the flush = %d", ix.PendingClicks())
+	}
+	// Nothing clicked since: the next flush writes nothing.
+	before := len(cs.batches)
+	if err := f.Flush(ctx); err != nil || len(cs.batches) != before {
+		t.Fatalf("an idle flush wrote %d batches (err %v)", len(cs.batches)-before, err)
+	}
+	var total int64
+	err := s.Each(ctx, func(l links.Link) error { total += l.Clicks; return nil })
+	if err != nil || total != int64(2*clicked) {
+		t.Fatalf("stored clicks = %d (%v), want %d", total, err, 2*clicked)
+	}
+}
+
+// Pending clicks survive a change of the link and a full reload.
+func TestPendingSurvivesPutAndLoad(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, _, err := s.Create(ctx, link("hot", "https://hot.example")); err != nil {
+		t.Fatal(err)
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := ix.Lookup("hot")
+	ix.Click(e)
+	if err := ix.Put(link("hot", "https://changed.example")); err != nil {
+		t.Fatal(err)
+	}
+	e2, _ := ix.Lookup("hot")
+	ix.Click(e2)
+	ix.Click(e) // through an entry an older snapshot still holds
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.Pending("hot"); got != 3 {
+		t.Fatalf("pending = %d, want 3", got)
+	}
+	l, _ := s.Get(ctx, "hot")
+	if w := ix.WithPending(l); w.Clicks != 3 || w.LastClickedAt.IsZero() {
+		t.Fatalf("WithPending = %d clicks at %v", w.Clicks, w.LastClickedAt)
+	}
+}
+
+// The index's own writes move on the version it holds, so the resync that
+// follows them does not reload; a change it did not publish (another
+// process writing to the database) still makes the next resync reload.
+func TestWriteIsNotFollowedByReload(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	syncer := &index.Syncer{Index: ix, Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if reloaded, err := syncer.Sync(ctx); err != nil || !reloaded {
+		t.Fatalf("first sync: reloaded=%v err=%v", reloaded, err)
+	}
+	svc := &links.Service{Store: s, Index: ix}
+	u := "https://a.example"
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ { // concurrent writers may publish out of commit order
+		wg.Go(func() {
+			for i := 0; i < 10; i++ {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := svc.Create(ctx, links.Principal{}, links.Input{Name: &name, URL: &u}); err != nil {
+					t.Error(err)
+				}
+				if i%3 == 0 {
+					if err := svc.Delete(ctx, links.Principal{}, name); err != nil {
+						t.Error(err)
+					}
+				} else if i%3 == 1 {
+					renamed := name + "-r"
+					if _, err := svc.Update(ctx, links.Principal{}, name, links.Input{Name: &renamed}); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	reloaded, err := syncer.Sync(ctx)
+	if err != nil || reloaded {
+		t.Fatalf("sync after the index's own writes: reloaded=%v err=%v", reloaded, err)
+	}
+	if v, _ := s.Version(ctx); ix.Version() != v {
+		t.Fatalf("index holds version %d, store is at %d", ix.Version(), v)
+	}
+	// Written behind the index's back (as `signpost import` or another
+	// replica would): the next resync reloads, and then serves it.
+	if _, _, err := s.Create(ctx, link("outside", "https://o.example")); err != nil {
+		t.Fatal(err)
+	}
+	name := "after"
+	if _, err := svc.Create(ctx, links.Principal{}, links.Input{Name: &name, URL: &u}); err != nil {
+		t.Fatal(err)
+	}
+	if reloaded, err := syncer.Sync(ctx); err != nil || !reloaded {
+		t.Fatalf("sync after an outside write: reloaded=%v err=%v", reloaded, err)
+	}
+	if _, ok := ix.Lookup("outside"); !ok {
+		t.Fatal("the reload did not bring the outside write")
+	}
+}
+
+// A reload keeps the entry of every link whose target did not change (no
+// parse, no allocation: a resync at a million links costs a map, not a
+// million entries) and builds new ones for what changed, which keep their
+// pending clicks.
+func TestReloadKeepsUnchangedEntries(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, n := range []string{"same", "moved"} {
+		if _, _, err := s.Create(ctx, link(n, "https://"+n+".example")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := ix.Lookup("same")
+	moved, _ := ix.Lookup("moved")
+	ix.Click(moved)
+	l, err := s.Get(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.URL = "https://elsewhere.example"
+	if _, _, err := s.Update(ctx, "moved", l); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ix.Lookup("same"); e != same {
+		t.Error("the unchanged link got a new entry")
+	}
+	e, ok := ix.Lookup("moved")
+	if !ok || e == moved || e.Target.String() != "https://elsewhere.example" {
+		t.Fatalf("the changed link: %v, %v", e, ok)
+	}
+	if n := ix.Pending("moved"); n != 1 {
+		t.Errorf("the changed link's pending clicks: %d, want 1", n)
+	}
+}
+
+// A resync that finds the store ahead only by a write of this replica
+// that committed and has not published yet waits for it instead of
+// reloading; a write it was not told of is reloaded for.
+func TestSyncWaitsForWritesInFlight(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	ix := index.New(nil)
+	sy := &index.Syncer{Index: ix, Store: s}
+	if _, err := sy.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := ix.Writing()
+	l, v, err := s.Create(ctx, links.Link{Name: "own", Key: "own", URL: "https://own.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { // the write publishes a moment after its commit
+		time.Sleep(50 * time.Millisecond)
+		if err := ix.Refresh(ctx, s, l.Key); err != nil {
+			t.Error(err)
+		}
+		ix.Published(v)
+		done()
+	}()
+	if reloaded, err := sy.Sync(ctx); err != nil || reloaded {
+		t.Fatalf("Sync with the replica's own write in flight: reloaded=%v, %v; want no reload", reloaded, err)
+	}
+	if _, ok := ix.Lookup("own"); !ok {
+		t.Fatal("the write in flight was not published")
+	}
+	if _, _, err := s.Create(ctx, links.Link{Name: "other", Key: "other", URL: "https://other.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if reloaded, err := sy.Sync(ctx); err != nil || !reloaded {
+		t.Fatalf("Sync after a write the index was not told of: reloaded=%v, %v; want a reload", reloaded, err)
 	}
 }

@@ -9,20 +9,25 @@ import (
 	"github.com/signpost-go/signpost/internal/links"
 )
 
-// Syncer reloads the index whenever the store's change counter moves: the
-// safety net behind change notifications, and how a running server sees
-// what `signpost import` wrote to its database directly.
+// Syncer reloads the index whenever the store's change counter has moved
+// past what the index holds: the safety net behind change notifications,
+// and how a running server sees what `signpost import` wrote to its
+// database directly. The index's own writes move what it holds on
+// (Index.Published), so they are never followed by a reload.
 type Syncer struct {
 	Index *Index
 	Store links.Store
 	Log   *slog.Logger
 
-	mu   sync.Mutex // Run and a change listener's reconnects both Sync
-	seen int64
+	mu sync.Mutex // Run and a change listener's reconnects both Sync
 }
 
-// Sync reloads the index if the store changed since the last Sync (or
-// always, the first time). It reports whether it reloaded.
+// settleWait bounds how long a resync waits for the writes in flight
+// (Index.Writing): a replica that writes without a pause still resyncs.
+const settleWait = 2 * time.Second
+
+// Sync reloads the index if the store changed since what the index holds
+// (or always, the first time). It reports whether it reloaded.
 func (s *Syncer) Sync(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -30,13 +35,14 @@ func (s *Syncer) Sync(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if v == s.seen && s.Index.Loaded() {
+	if s.Index.Loaded() && (v <= s.Index.Version() || s.Index.caughtUp(ctx, v, settleWait)) {
+		// Up to date, or ahead only by this replica's own writes that
+		// had committed and not yet published.
 		return false, nil
 	}
 	if err := s.Index.Load(ctx, s.Store); err != nil {
 		return false, err
 	}
-	s.seen = v
 	return true, nil
 }
 

@@ -312,7 +312,7 @@ func TestImportStatsRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc, st := newService(t)
 			svc.Enforce = tt.enforce
-			err := svc.Import(ctx, tt.who, []links.Link{line}, links.ImportOptions{Stats: tt.stats})
+			_, err := svc.Import(ctx, tt.who, links.All([]links.Link{line}), links.ImportOptions{Stats: tt.stats})
 			if code := links.ErrorCode(err); code != tt.want {
 				t.Fatalf("Import: %v, want code %q", err, tt.want)
 			}

@@ -104,7 +104,7 @@ func TestOwnershipRules(t *testing.T) {
 			for k, o := range owners {
 				seed = append(seed, links.Link{Name: k, Key: k, URL: "https://" + k + ".example", Owner: o})
 			}
-			if err := st.Import(ctx, seed, links.ImportOptions{Stats: true}); err != nil {
+			if err := st.Import(ctx, links.All(seed), links.ImportOptions{Stats: true}); err != nil {
 				t.Fatal(err)
 			}
 			var err error
@@ -226,12 +226,12 @@ func TestReadRules(t *testing.T) {
 func TestOwnerSearch(t *testing.T) {
 	svc, st := newService(t)
 	ctx := context.Background()
-	err := st.Import(ctx, []links.Link{
+	err := st.Import(ctx, links.All([]links.Link{
 		{Name: "a", Key: "a", URL: "https://a.example", Owner: "ana@x"},
 		{Name: "b", Key: "b", URL: "https://b.example", Owner: "group:sre"},
 		{Name: "c", Key: "c", URL: "https://c.example", Owner: "bo@x"},
 		{Name: "sre-docs", Key: "sredocs", URL: "https://docs.example", Owner: "group:sre"},
-	}, links.ImportOptions{Stats: true})
+	}), links.ImportOptions{Stats: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,10 +304,10 @@ func TestImportRules(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			svc, st := newService(t)
-			if err := st.Import(ctx, seed, links.ImportOptions{Stats: true}); err != nil {
+			if err := st.Import(ctx, links.All(seed), links.ImportOptions{Stats: true}); err != nil {
 				t.Fatal(err)
 			}
-			err := svc.Import(ctx, tt.who, tt.lines, links.ImportOptions{})
+			_, err := svc.Import(ctx, tt.who, links.All(tt.lines), links.ImportOptions{})
 			if links.ErrorCode(err) != tt.want {
 				t.Fatalf("Import: %v, want code %q", err, tt.want)
 			}

@@ -2,9 +2,12 @@ package links
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"text/template"
 	"time"
 )
 
@@ -310,4 +313,51 @@ func BenchmarkExpand(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Templates are parsed with text/template's parser against funcNames: it
+// must name exactly functions text/template knows (its builtins, ours),
+// and refuse the rest as text/template does.
+func TestTemplateFunctionNames(t *testing.T) {
+	ours := (&expansion{}).funcs()
+	for name := range funcNames {
+		if _, err := template.New("url").Funcs(ours).Parse("{{" + name + "}}"); err != nil && strings.Contains(err.Error(), "not defined") {
+			t.Errorf("funcNames has %q, which text/template does not know: %v", name, err)
+		}
+	}
+	raw := "https://x.example/{{nosuch .Path}}"
+	_, want := template.New("url").Funcs(ours).Parse(raw)
+	_, err := ParseTarget(raw)
+	if want == nil || ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), trimTemplateErr(want)) {
+		t.Fatalf("ParseTarget(%q) = %v, want Invalid with %q", raw, err, want)
+	}
+}
+
+// Targets share the runners and lend them their parse trees: expansions
+// of different templates at once each get their own template's result.
+func TestTemplatesExpandConcurrently(t *testing.T) {
+	var targets []*Target
+	for i := range 8 {
+		tg, err := ValidateTarget(fmt.Sprintf(`https://x.example/%d/{{if Match "^[a-z]+$" .Path}}{{ToUpper .Path}}{{else}}n{{end}}`, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, tg)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				i := (g + j) % len(targets)
+				got, err := targets[i].Expand(context.Background(), "/abc", "", "")
+				if want := fmt.Sprintf("https://x.example/%d/ABC", i); err != nil || got != want {
+					t.Errorf("target %d: %q, %v; want %q", i, got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

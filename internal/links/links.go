@@ -6,6 +6,7 @@ package links
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -165,7 +166,10 @@ type ImportOptions struct {
 // Store keeps links. Every backend must pass storetest.Run unchanged.
 //
 // Writes return Unavailable when the database cannot be reached, NotFound
-// for a missing key and Conflict for a duplicate key.
+// for a missing key and Conflict for a duplicate key. Create, Update and
+// Delete also return the link-set version (see Version) their change
+// committed as, so that the index that publishes the change knows it holds
+// that version and needs no reload for it.
 //
 // Every write (Create, Update, Delete, Import) records what it changed in
 // the link's history in the same transaction, with the actor, action and
@@ -178,28 +182,34 @@ type Store interface {
 	// Each calls fn for every link in key order, streaming: the whole set
 	// is never held in memory.
 	Each(ctx context.Context, fn func(Link) error) error
+	// Targets calls fn with every link's key and URL, streaming, in no
+	// particular order: what the in-memory index loads, read without the
+	// columns and the ordering it does not need.
+	Targets(ctx context.Context, fn func(key, url string) error) error
 	// Create stores a new link at version 1 under a new ID; Conflict when
 	// its key exists. A link with ID set is a deleted link coming back:
 	// it keeps that ID and l.Version.
-	Create(ctx context.Context, l Link) (Link, error)
+	Create(ctx context.Context, l Link) (Link, int64, error)
 	// Update replaces name, URL, description, owner, tags and updated
 	// time of the link stored under key, and increases its version. l.Key
 	// may differ from key (a rename); Conflict when l.Key belongs to
 	// another link. When l.ID is set, the update happens only if the
 	// stored link still has l.ID and l.Version (the database checks it in
 	// the UPDATE's WHERE); otherwise Stale.
-	Update(ctx context.Context, key string, l Link) (Link, error)
+	Update(ctx context.Context, key string, l Link) (Link, int64, error)
 	// Delete removes the link stored under key. With match, only if the
 	// link still has one of those IDs and versions; otherwise Stale.
-	Delete(ctx context.Context, key string, match ...Rev) error
+	Delete(ctx context.Context, key string, match ...Rev) (int64, error)
 	// Import upserts every link by key in one transaction: all or nothing.
+	// It streams: the links are read from ls as they are written (an
+	// error from ls rolls everything back), never held all at once.
 	// A link whose name, URL, description, owner or tags change gets a new
 	// version and a history entry; one that only gets other clicks or
 	// times gets neither.
-	Import(ctx context.Context, ls []Link, opt ImportOptions) error
+	Import(ctx context.Context, ls iter.Seq2[Link, error], opt ImportOptions) error
 	// AddClicks adds each count to its link atomically (clicks = clicks + n,
-	// saturated at MaxClicks) in one statement; keys that no longer exist
-	// are ignored.
+	// saturated at MaxClicks) in one transaction (one batch of a flush);
+	// keys that no longer exist are ignored.
 	AddClicks(ctx context.Context, cs []Click) error
 	// Changes lists history entries, oldest first (q.Desc: newest first).
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
@@ -210,7 +220,8 @@ type Store interface {
 	// batches, and says how many went.
 	PruneHistory(ctx context.Context, before time.Time) (int64, error)
 	// Version is a counter that every committed change of the link set
-	// (not clicks) increases; replicas compare it to decide on a resync.
+	// (not clicks) increases, by one for each Create, Update and Delete;
+	// replicas compare it to decide on a resync.
 	Version(ctx context.Context) (int64, error)
 	// SchemaVersion is the applied migration version.
 	SchemaVersion(ctx context.Context) (int64, error)

@@ -369,3 +369,44 @@ func TestParseRev(t *testing.T) {
 		}
 	}
 }
+
+// ScanNDJSON streams links into an import only while every line so far
+// was good; after a bad line it yields no link but reads on, and its one
+// error lists every bad line, so that the import it feeds rolls back and
+// still reports them all.
+func TestScanNDJSONStreamsUntilTheFirstBadLine(t *testing.T) {
+	in := `{"name":"a","url":"https://a.example"}
+{"name":"b","url":"https://b.example"}
+{"name":"c","url":"ftp://c.example"}
+{"name":"d","url":"https://d.example"}
+{"name":"A","url":"https://a2.example"}
+`
+	var got []string
+	var errs []error
+	for l, err := range ScanNDJSON(strings.NewReader(in), time.Now(), nil) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got = append(got, l.Key)
+	}
+	if strings.Join(got, " ") != "a b" {
+		t.Errorf("yielded %q, want the links before the first bad line (a b)", got)
+	}
+	var le *LineErrors
+	if len(errs) != 1 || ErrorCode(errs[0]) != Invalid || !errors.As(errs[0], &le) {
+		t.Fatalf("errors %v, want one Invalid wrapping *LineErrors", errs)
+	}
+	if le.Total != 2 || le.Lines[0].Line != 3 || le.Lines[1].Line != 5 || !strings.Contains(le.Lines[1].Reason, "repeats line 1") {
+		t.Fatalf("bad lines %+v, want 3 and 5 (a name that repeats line 1, after the first error)", le.Lines)
+	}
+	// A consumer that stops early stops the scan.
+	n := 0
+	for range ScanNDJSON(strings.NewReader(in), time.Now(), nil) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Fatalf("%d yields after break", n)
+	}
+}

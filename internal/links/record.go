@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 )
@@ -106,44 +107,76 @@ func (e *LineErrors) add(line int, reason string) {
 // the whole read, so an import is all or nothing: the error is Invalid and
 // wraps a *LineErrors. progress, when set, is told the bytes read so far.
 func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
 	var out []Link
-	var bad LineErrors
-	seen := map[string]int{}
-	var read int64
-	for n := 1; ; n++ {
-		b, size, tooLong, err := readLine(br)
-		read += int64(size)
-		if progress != nil {
-			progress(read)
+	for l, err := range ScanNDJSON(r, now, progress) {
+		if err != nil {
+			return nil, err
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			var le *Error
-			if errors.As(err, &le) {
-				return nil, err
-			}
-			return nil, Wrap(err, Invalid, "reading import: "+err.Error())
-		}
-		switch l, reason := parseLine(b, tooLong, now); {
-		case reason == "blank":
-		case reason != "":
-			bad.add(n, reason)
-		default:
-			if prev, ok := seen[l.Key]; ok {
-				bad.add(n, fmt.Sprintf("name %q repeats line %d", l.Name, prev))
-				break
-			}
-			seen[l.Key] = n
-			out = append(out, l)
-		}
-		if err != nil { // io.EOF
-			break
-		}
-	}
-	if bad.Total > 0 {
-		return nil, Wrap(&bad, Invalid, bad.Error())
+		out = append(out, l)
 	}
 	return out, nil
+}
+
+// ScanNDJSON is ReadNDJSON one link at a time, for an import that streams
+// into its transaction instead of holding every link: it yields each
+// valid line's link while every line so far was good. Once a line is bad
+// it yields no more links but reads on to the end, so that the one error
+// it then yields (Invalid, wrapping a *LineErrors) lists every bad line;
+// the importer rolls back on it, so nothing is stored. It keeps only the
+// keys seen, to refuse a name that repeats.
+func ScanNDJSON(r io.Reader, now time.Time, progress func(n int64)) iter.Seq2[Link, error] {
+	return func(yield func(Link, error) bool) {
+		br := bufio.NewReaderSize(r, 64<<10)
+		var bad LineErrors
+		seen := map[string]int{}
+		var read int64
+		for n := 1; ; n++ {
+			b, size, tooLong, err := readLine(br)
+			read += int64(size)
+			if progress != nil {
+				progress(read)
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				var le *Error
+				if !errors.As(err, &le) {
+					err = Wrap(err, Invalid, "reading import: "+err.Error())
+				}
+				yield(Link{}, err)
+				return
+			}
+			switch l, reason := parseLine(b, tooLong, now); {
+			case reason == "blank":
+			case reason != "":
+				bad.add(n, reason)
+			default:
+				if prev, ok := seen[l.Key]; ok {
+					bad.add(n, fmt.Sprintf("name %q repeats line %d", l.Name, prev))
+					break
+				}
+				seen[l.Key] = n
+				if bad.Total == 0 && !yield(l, nil) {
+					return
+				}
+			}
+			if err != nil { // io.EOF
+				break
+			}
+		}
+		if bad.Total > 0 {
+			yield(Link{}, Wrap(&bad, Invalid, bad.Error()))
+		}
+	}
+}
+
+// All yields the links of a slice, for Store.Import.
+func All(ls []Link) iter.Seq2[Link, error] {
+	return func(yield func(Link, error) bool) {
+		for _, l := range ls {
+			if !yield(l, nil) {
+				return
+			}
+		}
+	}
 }
 
 // readLine returns the next line (without its newline) and the bytes it

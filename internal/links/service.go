@@ -2,6 +2,7 @@ package links
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"slices"
 	"strings"
@@ -22,6 +23,14 @@ type Publisher interface {
 	Put(Link) error
 	Remove(key string)
 	Load(ctx context.Context, s Store) error
+	// Published tells the read model that the change committed as
+	// link-set version v is published (re-read after its commit), so
+	// that it is not reloaded for it.
+	Published(v int64)
+	// Writing marks a write in flight, from before its commit until its
+	// publish; calling done ends it. (A resync that finds the store ahead
+	// waits for these rather than reloading for them.)
+	Writing() (done func())
 	// WithPending returns l with the clicks counted and not yet stored
 	// added, so that what users see is current.
 	WithPending(l Link) Link
@@ -241,6 +250,7 @@ func (s *Service) Each(ctx context.Context, p Principal, fn func(Link) error) er
 // Create stores a new link owned by p's user, or by in.Owner when p may
 // give links to that owner (see mayGive).
 func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, error) {
+	defer s.Index.Writing()()
 	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
@@ -263,7 +273,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, erro
 	l.UpdatedAt = l.CreatedAt
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionCreate}), l)
+	got, v, err := s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionCreate}), l)
 	switch {
 	case err == nil:
 	case ErrorCode(err) == Conflict:
@@ -274,7 +284,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, erro
 		if gerr != nil || !SameValues(cur, l) {
 			return Link{}, inField("name", err) // the name is taken
 		}
-		return cur, s.publish(ctx, &cur, cur.Key)
+		return cur, s.publish(ctx, 0, &cur, cur.Key)
 	default:
 		cur, ok := s.committed(ctx, wctx, err, l.Key, func(cur Link, err error) bool {
 			return err == nil && SameValues(cur, l) && cur.CreatedAt.Equal(l.CreatedAt)
@@ -285,7 +295,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in Input) (Link, erro
 		got = cur
 	}
 	s.logChange(p.User, ActionCreate, got)
-	err = s.publish(ctx, &got, got.Key)
+	err = s.publish(ctx, v, &got, got.Key)
 	return s.Index.WithPending(got), err
 }
 
@@ -298,12 +308,13 @@ const staleRetries = 3
 // The write is conditional on the version it read (or in.IfMatch), so that
 // a concurrent change is never overwritten unseen, nor one p may not make.
 func (s *Service) Update(ctx context.Context, p Principal, name string, in Input) (Link, error) {
+	defer s.Index.Writing()()
 	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
 	key := Normalize(name)
 	for attempt := 0; ; attempt++ {
-		l, action, err := s.update(ctx, p, key, in)
+		l, v, action, err := s.update(ctx, p, key, in)
 		if ErrorCode(err) == Stale && in.IfMatch == nil {
 			if attempt < staleRetries {
 				continue
@@ -321,22 +332,24 @@ func (s *Service) Update(ctx context.Context, p Principal, name string, in Input
 		if l.Key != key {
 			keys = append(keys, l.Key)
 		}
-		err = s.publish(ctx, &l, keys...)
+		err = s.publish(ctx, v, &l, keys...)
 		return s.Index.WithPending(l), err
 	}
 }
 
-func (s *Service) update(ctx context.Context, p Principal, key string, in Input) (Link, Action, error) {
+// update returns the link written, the link-set version it committed as
+// (0 when unknown), and the action; no action when nothing changed.
+func (s *Service) update(ctx context.Context, p Principal, key string, in Input) (Link, int64, Action, error) {
 	cur, err := s.Store.Get(ctx, key)
 	if err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	if err := s.MayEdit(p, cur); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	l := cur
 	if err := apply(&l, in); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	l.Name = strings.TrimSpace(l.Name)
 	l.Key = Normalize(l.Name)
@@ -346,11 +359,11 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	}
 	if l.Owner != cur.Owner {
 		if err := s.mayGive(p, cur, l.Owner); err != nil {
-			return Link{}, "", inField("owner", err)
+			return Link{}, 0, "", inField("owner", err)
 		}
 	}
 	if _, err := Validate(l); err != nil {
-		return Link{}, "", err
+		return Link{}, 0, "", err
 	}
 	// The version the write expects: the one read, or the one the caller
 	// saw. The database compares it in the UPDATE's WHERE.
@@ -366,9 +379,9 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	}
 	if SameValues(l, cur) {
 		if l.Rev() != cur.Rev() {
-			return Link{}, "", staleErr(cur)
+			return Link{}, 0, "", staleErr(cur)
 		}
-		return cur, "", nil // nothing to record
+		return cur, 0, "", nil // nothing to record
 	}
 	action := in.action
 	switch {
@@ -381,9 +394,9 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	l.UpdatedAt = s.now()
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
-	got, err := s.Store.Update(WithEdit(wctx, Edit{Actor: p.User, Action: action}), key, l)
+	got, v, err := s.Store.Update(WithEdit(wctx, Edit{Actor: p.User, Action: action}), key, l)
 	if ErrorCode(err) == Conflict {
-		return Link{}, "", inField("name", err) // renamed to a name that is taken
+		return Link{}, 0, "", inField("name", err) // renamed to a name that is taken
 	}
 	if err != nil {
 		// Only a write that was at the version it expected can have
@@ -392,11 +405,11 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 			return err == nil && c.ID == l.ID && c.Version == l.Version+1 && SameValues(c, l) && c.UpdatedAt.Equal(l.UpdatedAt)
 		})
 		if !ok {
-			return Link{}, "", err
+			return Link{}, 0, "", err
 		}
-		got = c
+		got, v = c, 0
 	}
-	return got, action, nil
+	return got, v, action, nil
 }
 
 // busyErr is what a write without a precondition says when other writes
@@ -412,6 +425,7 @@ func staleErr(cur Link) error {
 // Delete removes the link called name; with ifMatch, only if it is still
 // at one of those versions.
 func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch ...Rev) error {
+	defer s.Index.Writing()()
 	if err := s.mayWrite(p); err != nil {
 		return err
 	}
@@ -431,10 +445,10 @@ func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch 
 			match = ifMatch
 		}
 		wctx, cancel := s.writeCtx(ctx, 1)
-		err = s.Store.Delete(WithEdit(wctx, Edit{Actor: p.User, Action: ActionDelete, At: s.now()}), key, match...)
+		v, err := s.Store.Delete(WithEdit(wctx, Edit{Actor: p.User, Action: ActionDelete, At: s.now()}), key, match...)
 		if err != nil && ErrorCode(err) != Stale {
 			if _, ok := s.committed(ctx, wctx, err, key, func(_ Link, err error) bool { return ErrorCode(err) == NotFound }); ok {
-				err = nil
+				err, v = nil, 0
 			}
 		}
 		cancel()
@@ -448,7 +462,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch 
 			return err
 		}
 		s.logChange(p.User, ActionDelete, cur)
-		return s.publish(ctx, nil, key)
+		return s.publish(ctx, v, nil, key)
 	}
 }
 
@@ -458,6 +472,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch 
 // deleted link and give it to the version's owner (the rules of Update).
 // Clicks of a deleted link are not kept.
 func (s *Service) Restore(ctx context.Context, p Principal, name string, version int64) (Link, error) {
+	defer s.Index.Writing()()
 	if err := s.mayWrite(p); err != nil {
 		return Link{}, err
 	}
@@ -506,7 +521,8 @@ func (s *Service) Restore(ctx context.Context, p Principal, name string, version
 	wctx, cancel := s.writeCtx(ctx, 1)
 	defer cancel()
 	want := l
-	l, err = s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionRestore}), want)
+	var ver int64
+	l, ver, err = s.Store.Create(WithEdit(wctx, Edit{Actor: p.User, Action: ActionRestore}), want)
 	if err != nil {
 		c, ok := s.committed(ctx, wctx, err, want.Key, func(c Link, err error) bool {
 			return err == nil && c.ID == want.ID && c.Version == want.Version && c.UpdatedAt.Equal(want.UpdatedAt)
@@ -514,10 +530,10 @@ func (s *Service) Restore(ctx context.Context, p Principal, name string, version
 		if !ok {
 			return Link{}, err
 		}
-		l = c
+		l, ver = c, 0
 	}
 	s.logChange(p.User, ActionRestore, l)
-	err = s.publish(ctx, &l, l.Key)
+	err = s.publish(ctx, ver, &l, l.Key)
 	return s.Index.WithPending(l), err
 }
 
@@ -635,15 +651,21 @@ func (s *Service) logChange(actor string, a Action, l Link) {
 // publishTimeout bounds the re-read after a commit.
 const publishTimeout = 5 * time.Second
 
-// publish shows a committed change in the index: keys are re-read from the
-// store, even when the client has gone away meanwhile. If the store cannot
-// be read just then, what was written is published as it is (written, or
-// nothing for a delete, and the other keys removed); a concurrent write by
-// another replica is then repaired by its notification or the next resync.
-func (s *Service) publish(ctx context.Context, written *Link, keys ...string) error {
+// publish shows a committed change, at link-set version v, in the index:
+// keys are re-read from the store, even when the client has gone away
+// meanwhile, and the index learns that it holds v (0: the version is not
+// known, as for a write settled by committed, and none is claimed). If the
+// store cannot be read just then, what was written is published as it is
+// (written, or nothing for a delete, and the other keys removed), and v is
+// not claimed: a concurrent write by another replica is then repaired by
+// its notification or the next resync.
+func (s *Service) publish(ctx context.Context, v int64, written *Link, keys ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	if s.Index.Refresh(ctx, s.Store, keys...) == nil {
+		if v > 0 {
+			s.Index.Published(v)
+		}
 		return nil
 	}
 	for _, k := range keys {
@@ -657,35 +679,32 @@ func (s *Service) publish(ctx context.Context, written *Link, keys ...string) er
 	return nil
 }
 
-// Import stores every link (already validated by ReadNDJSON) in one
-// transaction and reloads the index. When ownership is enforced, the rules
-// of Create and Update hold for every line: a link p may not edit refuses
-// the whole import, and the importer owns what it imports, except that a
-// line's owner (or an existing link's) that is p's user or one of p's
-// groups is kept. An admin's import keeps the owners in the file, as
-// `signpost import` on the database does. Unless opt.Stats, the clicks
-// and times in ls are not taken: links that exist keep theirs, new ones
-// start at 0 clicks, created now. Only an admin may ask for opt.Stats
-// (with ownership off there are none: only `signpost import` sets them).
-func (s *Service) Import(ctx context.Context, p Principal, ls []Link, opt ImportOptions) error {
+// Import stores every link (validated, as ScanNDJSON yields them) in one
+// transaction, streaming, and reloads the index; it returns how many it
+// stored. When ownership is enforced, the rules of Create and Update hold
+// for every line: a link p may not edit refuses the whole import, and the
+// importer owns what it imports, except that a line's owner (or an
+// existing link's) that is p's user or one of p's groups is kept. An
+// admin's import keeps the owners in the file, as `signpost import` on the
+// database does. Unless opt.Stats, the clicks and times in ls are not
+// taken: links that exist keep theirs, new ones start at 0 clicks, created
+// now. Only an admin may ask for opt.Stats (with ownership off there are
+// none: only `signpost import` sets them).
+func (s *Service) Import(ctx context.Context, p Principal, ls iter.Seq2[Link, error], opt ImportOptions) (int, error) {
 	if err := s.mayWrite(p); err != nil {
-		return err
+		return 0, err
 	}
 	if opt.Stats {
 		if err := s.MayImportStats(p); err != nil {
-			return err
-		}
-	}
-	if !opt.Stats {
-		now := s.now()
-		for i := range ls {
-			ls[i].Clicks, ls[i].LastClickedAt, ls[i].CreatedAt, ls[i].UpdatedAt = 0, time.Time{}, now, now
+			return 0, err
 		}
 	}
 	ctx, cancel := s.writeCtx(ctx, 4)
 	defer cancel()
-	if s.Enforce && !p.IsAdmin() {
-		owners := map[string]string{}
+	var owners map[string]string
+	check := s.Enforce && !p.IsAdmin()
+	if check {
+		owners = map[string]string{}
 		err := s.Store.Each(ctx, func(l Link) error {
 			if l.Owner != "" {
 				owners[l.Key] = l.Owner
@@ -693,34 +712,48 @@ func (s *Service) Import(ctx context.Context, p Principal, ls []Link, opt Import
 			return nil
 		})
 		if err != nil {
-			return err
-		}
-		for i := range ls {
-			cur, exists := owners[ls[i].Key]
-			if exists && !p.Owns(cur) {
-				return Errorf(Forbidden, "link %q belongs to %s; only %s may change it, so nothing was imported", ls[i].Name, cur, whoMay(cur))
-			}
-			switch {
-			case p.Owns(ls[i].Owner):
-			case exists:
-				ls[i].Owner = cur
-			default:
-				ls[i].Owner = p.User
-			}
+			return 0, err
 		}
 	}
-	if err := s.Store.Import(WithEdit(ctx, Edit{Actor: p.User, Action: ActionImport}), ls, opt); err != nil {
-		return err
+	now := s.now()
+	n := 0
+	err := s.Store.Import(WithEdit(ctx, Edit{Actor: p.User, Action: ActionImport}), func(yield func(Link, error) bool) {
+		for l, err := range ls {
+			if err == nil && check {
+				cur, exists := owners[l.Key]
+				switch {
+				case exists && !p.Owns(cur):
+					err = Errorf(Forbidden, "link %q belongs to %s; only %s may change it, so nothing was imported", l.Name, cur, whoMay(cur))
+				case p.Owns(l.Owner):
+				case exists:
+					l.Owner = cur
+				default:
+					l.Owner = p.User
+				}
+			}
+			if err == nil && !opt.Stats {
+				l.Clicks, l.LastClickedAt, l.CreatedAt, l.UpdatedAt = 0, time.Time{}, now, now
+			}
+			if err == nil {
+				n++
+			}
+			if !yield(l, err) || err != nil {
+				return
+			}
+		}
+	}, opt)
+	if err != nil {
+		return 0, err
 	}
 	// One line for the import; each link it changed has its own entry in
 	// the history.
 	if s.Log != nil {
-		s.Log.Info("links imported", "actor", p.User, "action", string(ActionImport), "links", len(ls))
+		s.Log.Info("links imported", "actor", p.User, "action", string(ActionImport), "links", n)
 	}
 	// Committed: reload even if the client has gone meanwhile.
 	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), 4*publishTimeout)
 	defer lcancel()
-	return s.Index.Load(lctx, s.Store)
+	return n, s.Index.Load(lctx, s.Store)
 }
 
 // MayImportStats reports whether p may import click counts and times

@@ -31,22 +31,22 @@ func (f *flakyReads) Get(ctx context.Context, key string) (links.Link, error) {
 	return f.Store.Get(ctx, key)
 }
 
-func (f *flakyReads) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
-	got, err := f.Store.Update(ctx, key, l)
+func (f *flakyReads) Update(ctx context.Context, key string, l links.Link) (links.Link, int64, error) {
+	got, v, err := f.Store.Update(ctx, key, l)
 	f.down.Store(true) // committed; the re-read that follows fails
-	return got, err
+	return got, v, err
 }
 
-func (f *flakyReads) Create(ctx context.Context, l links.Link) (links.Link, error) {
-	got, err := f.Store.Create(ctx, l)
+func (f *flakyReads) Create(ctx context.Context, l links.Link) (links.Link, int64, error) {
+	got, v, err := f.Store.Create(ctx, l)
 	f.down.Store(true)
-	return got, err
+	return got, v, err
 }
 
-func (f *flakyReads) Delete(ctx context.Context, key string, match ...links.Rev) error {
-	err := f.Store.Delete(ctx, key, match...)
+func (f *flakyReads) Delete(ctx context.Context, key string, match ...links.Rev) (int64, error) {
+	v, err := f.Store.Delete(ctx, key, match...)
 	f.down.Store(true)
-	return err
+	return v, err
 }
 
 func ptr(s string) *string { return &s }
@@ -81,7 +81,7 @@ func TestServicePublishesCommittedWrites(t *testing.T) {
 			}
 			target := func(key string) string {
 				if e, ok := ix.Lookup(key); ok {
-					return e.Link.URL
+					return e.Target.String()
 				}
 				return ""
 			}
@@ -199,8 +199,9 @@ func TestServiceReadsAddPendingClicks(t *testing.T) {
 		t.Fatal("docs is not in the index")
 	}
 	clickedAt := time.Unix(2000, 0).UTC()
+	ix.Tick(clickedAt)
 	for range 3 {
-		e.Click(clickedAt)
+		ix.Click(e)
 	}
 	check := func(how string, l links.Link) {
 		t.Helper()

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"text/template"
 	"text/template/parse"
 	"time"
 )
@@ -29,24 +27,46 @@ const MaxURLLen = 8 << 10
 // does for non-ASCII. The one deliberate difference: what follows the name
 // stays escaped as it was sent (golink unescapes it, so there go/docs/a%3Fb
 // became a query).
+//
+// A Target is a plain value, 40 bytes, that the index keeps inside its
+// entries (64 bytes each); what only some targets need is behind more.
 type Target struct {
 	raw string
-	// For a plain URL: canon is raw as url.Parse and String write it, as a
-	// Location header carries it (see escapeLocation); qpos and frag are
-	// the indexes of its '?' and '#' (-1 when absent).
-	canon      string
-	qpos, frag int
+	// For a plain URL: qpos and frag are the indexes of the '?' and '#' of
+	// its canonical form (see canon), -1 when absent (int32: a canonical
+	// form is < 32 KiB).
+	qpos, frag int32
 	slash      bool // raw ends with '/': the rest follows without another
-	// slow: canon cannot stand for raw with a rest appended (raw ends with
-	// an empty fragment, which String drops), so Expand parses each time.
+	// slow: the canonical form cannot stand for raw with a rest appended
+	// (raw ends with an empty fragment, which String drops), so Expand
+	// parses each time.
 	slow bool
+	// more is nil for most plain URLs.
+	more *more
+}
 
-	// For a template target: the parsed template (never executed itself:
-	// runners execute clones of it), its Match patterns compiled, and a
-	// pool of runners.
-	tmpl     *template.Template
+// more is what only some targets have: a plain URL's canonical form when
+// it is not raw itself, or a template.
+type more struct {
+	canon string
+	urlTemplate
+}
+
+// canon is raw as url.Parse and String write it, as a Location header
+// carries it (see escapeLocation): raw itself, usually.
+func (t *Target) canon() string {
+	if t.more != nil && t.more.canon != "" {
+		return t.more.canon
+	}
+	return t.raw
+}
+
+// urlTemplate is what a template target needs to run: the parse tree
+// (which the shared runners execute), its Match patterns compiled, and the
+// latest failure. tree is nil for a plain URL.
+type urlTemplate struct {
+	tree     *parse.Tree
 	patterns map[string]*pattern
-	runners  sync.Pool
 	failure  atomic.Pointer[Failure]
 	// usesQuery: the template places .Query itself, so the request's query
 	// is not merged in as well.
@@ -88,35 +108,49 @@ func (d TemplateData) User() (string, error) {
 // for every stored link at start-up. ValidateTarget, for what is being
 // saved, also runs the template on sample requests.
 func ParseTarget(raw string) (*Target, error) {
-	if raw == "" {
-		return nil, Errorf(Invalid, "url is required")
-	}
-	if len(raw) > MaxURLLen {
-		return nil, Errorf(Invalid, "url is %d bytes long; the limit is %d", len(raw), MaxURLLen)
-	}
-	if strings.Contains(raw, "{{") {
-		return parseTemplate(raw)
-	}
-	u, err := checkURL(raw)
-	if err != nil {
+	// Small enough to inline: a caller that copies the Target into
+	// something of its own (the index's entries) allocates none.
+	t := new(Target)
+	if err := t.parse(raw); err != nil {
 		return nil, err
-	}
-	t := &Target{raw: raw, canon: escapeLocation(u.String()), slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
-	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
-	if i := strings.IndexByte(t.canon, '#'); i >= 0 {
-		t.frag = i
-	}
-	if i := strings.IndexByte(t.canon[:t.fragOrEnd()], '?'); i >= 0 {
-		t.qpos = i
 	}
 	return t, nil
 }
 
+func (t *Target) parse(raw string) error {
+	if raw == "" {
+		return Errorf(Invalid, "url is required")
+	}
+	if len(raw) > MaxURLLen {
+		return Errorf(Invalid, "url is %d bytes long; the limit is %d", len(raw), MaxURLLen)
+	}
+	if strings.Contains(raw, "{{") {
+		return t.parseTemplate(raw)
+	}
+	u, err := checkURL(raw)
+	if err != nil {
+		return err
+	}
+	*t = Target{raw: raw, slash: strings.HasSuffix(raw, "/"), frag: -1, qpos: -1}
+	if canon := escapeLocation(u.String()); canon != raw {
+		t.more = &more{canon: canon}
+	}
+	t.slow = u.Fragment == "" && strings.Contains(raw, "#")
+	canon := t.canon()
+	if i := strings.IndexByte(canon, '#'); i >= 0 {
+		t.frag = int32(i)
+	}
+	if i := strings.IndexByte(canon[:t.fragOrEnd()], '?'); i >= 0 {
+		t.qpos = int32(i)
+	}
+	return nil
+}
+
 func (t *Target) fragOrEnd() int {
 	if t.frag >= 0 {
-		return t.frag
+		return int(t.frag)
 	}
-	return len(t.canon)
+	return len(t.canon())
 }
 
 // ValidateTarget is ParseTarget for a target being saved: it also refuses
@@ -131,7 +165,7 @@ func ValidateTarget(raw string) (*Target, error) {
 	if r, ok := spoofingRune(raw); ok {
 		return nil, Errorf(Invalid, "url contains the invisible control character %U; remove it", r)
 	}
-	if t.tmpl == nil {
+	if !t.IsTemplate() {
 		return t, nil
 	}
 	for _, d := range []TemplateData{{user: "user@example.com"}, {Path: "a/b", Query: "x=1", user: "user@example.com", Now: time.Now().UTC()}} {
@@ -211,11 +245,14 @@ func checkURL(raw string) (*url.URL, error) {
 func (t *Target) String() string { return t.raw }
 
 // IsTemplate reports whether the target is a template.
-func (t *Target) IsTemplate() bool { return t.tmpl != nil }
+func (t *Target) IsTemplate() bool { return t.more != nil && t.more.tree != nil }
 
 // LastFailure returns the latest failed expansion of a template target.
 func (t *Target) LastFailure() (Failure, bool) {
-	if f := t.failure.Load(); f != nil {
+	if !t.IsTemplate() {
+		return Failure{}, false
+	}
+	if f := t.more.failure.Load(); f != nil {
 		return *f, true
 	}
 	return Failure{}, false
@@ -233,7 +270,7 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 	if remainder != "" {
 		remainder = remainder[1:] // golink's remainder: what follows "name/"
 	}
-	if t.tmpl != nil {
+	if t.IsTemplate() {
 		path := remainder
 		if p, err := url.PathUnescape(path); err == nil {
 			path = p
@@ -242,7 +279,7 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 		// Neither a request that ended nor one without the identity the
 		// link needs says anything about the link itself.
 		if err != nil && ctx.Err() == nil && ErrorCode(err) != Unauthorized {
-			t.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
+			t.more.failure.Store(&Failure{At: time.Now().UTC(), Message: ErrorMessage(err)})
 		}
 		return loc, err
 	}
@@ -253,28 +290,29 @@ func (t *Target) Expand(ctx context.Context, rest, query, user string) (string, 
 	if remainder != "" && !t.slash {
 		sep = "/"
 	}
+	canon := t.canon()
 	if query == "" {
 		if remainder == "" {
-			return t.canon, nil
+			return canon, nil
 		}
-		return escapeLocation(t.canon + sep + remainder), nil
+		return escapeLocation(canon + sep + remainder), nil
 	}
 	// The rest lands in the fragment if there is one, else in the query if
 	// there is one, else in the path. The query of the result is the
 	// target's merged with the request's.
-	base, tq, frag := t.canon, "", ""
+	base, tq, frag := canon, "", ""
 	if t.frag >= 0 {
-		base, frag = t.canon[:t.frag], t.canon[t.frag:]
+		base, frag = canon[:t.frag], canon[t.frag:]
 	}
 	if t.qpos >= 0 {
-		base, tq = t.canon[:t.qpos], t.canon[t.qpos+1:t.fragOrEnd()]
+		base, tq = canon[:t.qpos], canon[t.qpos+1:t.fragOrEnd()]
 	}
 	restInQuery := t.qpos >= 0 && t.frag < 0 && remainder != ""
 	if restInQuery || !canonicalQuery(query) || (tq != "" && !canonicalQuery(tq)) {
 		return t.expandSlow(remainder, query)
 	}
 	var b strings.Builder
-	b.Grow(len(t.canon) + len(sep) + len(remainder) + len(query) + 2)
+	b.Grow(len(canon) + len(sep) + len(remainder) + len(query) + 2)
 	b.WriteString(base)
 	if frag == "" {
 		b.WriteString(sep)
@@ -327,7 +365,7 @@ func (t *Target) expandTemplate(ctx context.Context, d TemplateData) (string, er
 	if s := strings.ToLower(u.Scheme); (s != "http" && s != "https") || u.Host == "" {
 		return "", Errorf(Invalid, "url template expanded to %.80q, which is not an absolute http or https URL", out)
 	}
-	if !t.usesQuery {
+	if !t.more.usesQuery {
 		addQuery(u, d.Query)
 	}
 	loc := escapeLocation(u.String())

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -51,21 +52,42 @@ type pattern struct {
 	insts int
 }
 
-func parseTemplate(raw string) (*Target, error) {
-	// The functions given at parse time only name what exists; each runner
-	// binds its own, which account for one expansion.
-	tmpl, err := template.New("url").Option("missingkey=error").Funcs((&expansion{}).funcs()).Parse(raw)
+// funcNames names every function a template may call, for the parser:
+// text/template's builtins and expansion.funcs. Only the names matter (a
+// runner binds the functions; the parser wants any non-nil value); the map
+// is never changed.
+var funcNames = func() map[string]any {
+	m := map[string]any{}
+	for _, name := range []string{"and", "call", "html", "index", "slice", "js", "len", "not", "or",
+		"print", "printf", "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"} {
+		m[name] = true
+	}
+	for name := range (&expansion{}).funcs() {
+		m[name] = true
+	}
+	return m
+}()
+
+// parseTemplate parses raw with text/template's parser and keeps only the
+// parse tree: no template, no function maps of its own. A text/template
+// per link (its maps of function values, a clone per runner) cost ~3 KB
+// of heap per template link; the tree is what the template says, and the
+// runners, shared by every target, execute it.
+func (t *Target) parseTemplate(raw string) error {
+	trees, err := parse.Parse("url", raw, "", "", funcNames)
 	if err != nil {
-		return nil, Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
+		return Wrap(err, Invalid, "url template does not parse: "+trimTemplateErr(err))
 	}
-	if len(tmpl.Templates()) > 1 {
-		return nil, Errorf(Invalid, "url template may not define other templates")
+	if len(trees) > 1 {
+		return Errorf(Invalid, "url template may not define other templates")
 	}
-	c := checker{patterns: map[string]*pattern{}}
-	if err := c.node(tmpl.Tree.Root); err != nil {
-		return nil, err
+	tree := trees["url"]
+	var c checker
+	if err := c.node(tree.Root); err != nil {
+		return err
 	}
-	return &Target{raw: raw, tmpl: tmpl, patterns: c.patterns, usesQuery: usesField(tmpl.Tree.Root, "Query")}, nil
+	*t = Target{raw: raw, more: &more{urlTemplate: urlTemplate{tree: tree, patterns: c.patterns, usesQuery: usesField(tree.Root, "Query")}}}
+	return nil
 }
 
 // checker walks a parsed template and refuses what could escape the
@@ -177,6 +199,9 @@ func (c *checker) compile(p string) error {
 	if _, ok := c.patterns[p]; ok {
 		return nil
 	}
+	if c.patterns == nil { // most templates match nothing: no map for them
+		c.patterns = map[string]*pattern{}
+	}
 	if len(p) > MaxPatternLen {
 		return Errorf(Invalid, "url template: a Match pattern is %d bytes long; the limit is %d", len(p), MaxPatternLen)
 	}
@@ -218,30 +243,34 @@ func trimTemplateErr(err error) string {
 	return msg
 }
 
-// runner is a clone of a target's template whose functions account for
-// one expansion at a time; a target pools them.
+// runner is a template whose functions account for one expansion at a
+// time; it executes the parse tree of whichever target it is lent to.
 type runner struct {
 	tmpl *template.Template
 	e    *expansion
 }
 
+// runners are the idle runners of every target: a free list, holding no
+// state between expansions, so that there are as many runners as
+// expansions run at once rather than one per template ever used.
+var runners = sync.Pool{New: func() any {
+	e := &expansion{}
+	return &runner{tmpl: template.New("url").Option("missingkey=error").Funcs(e.funcs()), e: e}
+}}
+
 // execute runs the template on d within the bounds.
 func (t *Target) execute(ctx context.Context, d TemplateData) (string, error) {
-	r, _ := t.runners.Get().(*runner)
-	if r == nil {
-		e := &expansion{patterns: t.patterns}
-		clone, err := t.tmpl.Clone()
-		if err != nil {
-			return "", Wrap(err, Internal, "url template failed")
-		}
-		r = &runner{tmpl: clone.Funcs(e.funcs()), e: e}
-	}
+	r := runners.Get().(*runner)
 	e := r.e
 	e.ctx, e.deadline, e.work, e.alloc, e.out = ctx, time.Now().Add(MaxExpandTime), 0, 0, e.out[:0]
+	e.patterns = t.more.patterns
+	// Execution only reads the tree: targets share theirs with the
+	// runners, concurrently.
+	r.tmpl.Tree = t.more.tree
 	err := r.tmpl.Execute(e, d)
 	out := string(e.out)
-	e.ctx = nil
-	t.runners.Put(r)
+	r.tmpl.Tree, e.ctx, e.patterns = nil, nil, nil
+	runners.Put(r)
 	if err != nil {
 		var le *Error
 		switch {

@@ -97,7 +97,7 @@ func TestDebugMuxIsPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	NewMetrics(MetricsOptions{}).Wrap("GET /healthz", http.NotFoundHandler())
+	NewMetrics(MetricsOptions{}).Instrument(http.NotFoundHandler())
 
 	// Nothing of ours lands on http.DefaultServeMux: after building the
 	// metrics, a debug and a metrics server, it holds only what importing

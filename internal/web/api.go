@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -447,8 +448,8 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// One import at a time: each may hold a 64 MiB body several times
-	// over in memory while it is parsed and stored.
+	// One import at a time: each holds its body (up to 64 MiB) in memory
+	// while it is parsed and stored.
 	select {
 	case s.importing <- struct{}{}:
 		defer func() { <-s.importing }()
@@ -456,11 +457,17 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.Unavailable, "another import is running; try again when it is done"))
 		return
 	}
-	ls, err := links.ReadNDJSON(http.MaxBytesReader(w, r.Body, maxImportBody), s.opt.Now(), nil)
+	// The body (at most 64 MiB) is read first, so that a slow upload never
+	// holds the database's write lock; then each line is validated and
+	// written as it is parsed, inside the one transaction: no slice of
+	// every link (a few hundred bytes each) is ever built.
+	body, err := readBody(http.MaxBytesReader(w, r.Body, maxImportBody), r.ContentLength, maxImportBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			err = links.Errorf(links.TooLarge, "import body is larger than %d MiB", maxImportBody>>20)
+		} else {
+			err = links.Wrap(err, links.Invalid, "reading the import body: "+err.Error())
 		}
 		s.apiErr(w, r, err)
 		return
@@ -468,9 +475,22 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 	// Click counts and times in the file are taken only when an admin
 	// asks (?stats=true; links.Service refuses anyone else), or from an
 	// operator's `signpost import`.
-	if err := s.opt.Links.Import(r.Context(), principal(r), ls, links.ImportOptions{Stats: stats}); err != nil {
+	n, err := s.opt.Links.Import(r.Context(), principal(r), links.ScanNDJSON(bytes.NewReader(body), s.opt.Now(), nil), links.ImportOptions{Stats: stats})
+	if err != nil {
 		s.apiErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"imported": len(ls)})
+	writeJSON(w, http.StatusOK, map[string]int{"imported": n})
+}
+
+// readBody reads r whole into one buffer, sized from the request's
+// Content-Length when it is given (within limit), so that a large body is
+// not copied as the buffer grows.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if contentLength > 0 {
+		buf.Grow(int(min(contentLength, limit)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }

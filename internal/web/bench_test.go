@@ -27,7 +27,7 @@ func BenchmarkRedirect(b *testing.B) {
 		names[i] = fmt.Sprintf("link-%05d", i)
 		ls[i] = links.Link{Name: names[i], Key: links.Normalize(names[i]), URL: fmt.Sprintf("https://example.com/%d/docs", i), CreatedAt: now, UpdatedAt: now}
 	}
-	if err := ts.store.Import(context.Background(), ls, links.ImportOptions{Stats: true}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All(ls), links.ImportOptions{Stats: true}); err != nil {
 		b.Fatal(err)
 	}
 	if err := ts.index.Load(context.Background(), ts.store); err != nil {

@@ -460,7 +460,7 @@ func TestUIHistoryRestoreDeleted(t *testing.T) {
 func TestUIRestoreVersionFromBeforeHistory(t *testing.T) {
 	ts := newTestServer(t, false)
 	// An import without an actor stands for links the migration found.
-	if err := ts.store.Import(context.Background(), []links.Link{{Name: "old", Key: "old", URL: "https://orig.example", Version: 1}}, links.ImportOptions{Stats: true}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All([]links.Link{{Name: "old", Key: "old", URL: "https://orig.example", Version: 1}}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.store.DB().Exec(`DELETE FROM link_history`); err != nil { // as before migration 00005

@@ -342,7 +342,7 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	st, ix := newStore(t)
-	if err := st.Import(context.Background(), []links.Link{{Name: "docs", Key: "docs", URL: "https://docs.example"}}, links.ImportOptions{}); err != nil {
+	if err := st.Import(context.Background(), links.All([]links.Link{{Name: "docs", Key: "docs", URL: "https://docs.example"}}), links.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.Load(context.Background(), st); err != nil {
@@ -426,7 +426,7 @@ func TestOIDCRequireLogin(t *testing.T) {
 	issuer := oidcIssuer(t)
 	st, ix := newStore(t)
 	target := newTargetServer(t)
-	if err := st.Import(context.Background(), []links.Link{{Name: "docs", Key: "docs", URL: target.URL + "/handbook"}}, links.ImportOptions{}); err != nil {
+	if err := st.Import(context.Background(), links.All([]links.Link{{Name: "docs", Key: "docs", URL: target.URL + "/handbook"}}), links.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.Load(context.Background(), st); err != nil {
@@ -465,7 +465,7 @@ func TestOIDCUserLinkSignsIn(t *testing.T) {
 	issuer := oidcIssuer(t)
 	st, ix := newStore(t)
 	target := newTargetServer(t)
-	if err := st.Import(context.Background(), []links.Link{{Name: "me", Key: "me", URL: target.URL + "/people/{{.User}}"}}, links.ImportOptions{}); err != nil {
+	if err := st.Import(context.Background(), links.All([]links.Link{{Name: "me", Key: "me", URL: target.URL + "/people/{{.User}}"}}), links.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.Load(context.Background(), st); err != nil {

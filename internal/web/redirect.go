@@ -60,20 +60,20 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	if links.ErrorCode(err) == links.Unauthorized {
 		// A browser that is not signed in goes through sign-in and back,
 		// when this server signs people in (refuse); else a 401 page.
-		s.refuse(w, r, links.Errorf(links.Unauthorized, "go/%s leads somewhere that depends on who you are: %s", e.Link.Name, links.ErrorMessage(err)))
+		s.refuse(w, r, links.Errorf(links.Unauthorized, "go/%s leads somewhere that depends on who you are: %s", name, links.ErrorMessage(err)))
 		return
 	}
 	if err != nil {
-		s.opt.Log.Warn("link target did not expand", "name", e.Link.Name, "err", err)
+		s.opt.Log.Warn("link target did not expand", "name", name, "err", err)
 		if !e.Target.IsTemplate() { // the rest made the URL malformed
-			s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" could not be expanded for this request: "+links.ErrorMessage(err))
+			s.errorPage(w, r, http.StatusBadGateway, "go/"+name+" could not be expanded for this request: "+links.ErrorMessage(err))
 			return
 		}
-		s.errorPage(w, r, http.StatusBadGateway, "go/"+e.Link.Name+" is a template that could not be expanded for this request: "+
-			links.ErrorMessage(err)+". Its page, /-/links/"+e.Link.Name+", shows the template and this error.")
+		s.errorPage(w, r, http.StatusBadGateway, "go/"+name+" is a template that could not be expanded for this request: "+
+			links.ErrorMessage(err)+". Its page, /-/links/"+name+", shows the template and this error.")
 		return
 	}
-	e.Click(s.opt.Now())
+	s.opt.Index.Click(e)
 	if s.opt.OnRedirect != nil {
 		s.opt.OnRedirect(true)
 	}

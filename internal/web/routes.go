@@ -19,9 +19,7 @@ import (
 // a link may be called "api": go/api and go/api/x are the link,
 // go/api/v1/... the API.
 func (s *Server) routes(mux, api *http.ServeMux) {
-	handle := func(pattern string, h http.HandlerFunc) http.Handler {
-		return s.handle(mux, pattern, h)
-	}
+	handle := func(pattern string, h http.HandlerFunc) { s.handle(mux, pattern, h) }
 	handleOpt := func(pattern string, h http.Handler) {
 		if h != nil {
 			handle(pattern, h.ServeHTTP)
@@ -60,7 +58,7 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 
 	// The root is the UI's front door; everything else is a link.
 	handle("GET /{$}", s.root)
-	s.redirectH = handle("GET /", s.redirect)
+	handle(redirectPattern, s.redirect)
 
 	// JSON API, on a mux of its own: without "GET /" there, each path can
 	// have a method-less pattern that answers other methods with a JSON
@@ -97,16 +95,16 @@ func (s *Server) routes(mux, api *http.ServeMux) {
 	handleAPI("/api/v1", s.apiNotFound)
 }
 
-// handle registers h for pattern on mux, through the metrics middleware.
-func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) http.Handler {
-	var hh http.Handler = h
-	if s.opt.Wrap != nil {
-		hh = s.opt.Wrap(pattern, hh)
-	}
-	mux.Handle(pattern, hh)
+// handle registers h for pattern on mux, and records the pattern for the
+// routing test.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.Handle(pattern, h)
 	s.patterns = append(s.patterns, pattern)
-	return hh
 }
+
+// redirectPattern is the redirects' route. The fast path that skips the
+// mux sets it as r.Pattern, as the mux would, for the metrics' route label.
+const redirectPattern = "GET /"
 
 // isAPIPath reports whether path belongs to the API mux: /api/v1 and what
 // is under it, and nothing else, so that a link may be called api.

@@ -33,9 +33,6 @@ type Options struct {
 	// OIDC signs people in (AUTH_MODE=oidc); nil otherwise.
 	OIDC *auth.OIDC
 	Log  *slog.Logger
-	// Wrap, when set, wraps every route's handler; it is given the route's
-	// pattern (for metrics labels that never carry a user-typed path).
-	Wrap func(pattern string, h http.Handler) http.Handler
 	// OnRedirect, when set, is told whether each redirect found its link.
 	OnRedirect func(found bool)
 	// Health, Ready and Metrics are served on /healthz, /readyz and
@@ -58,8 +55,6 @@ type Server struct {
 	// compressor compresses rendered pages (assets.go).
 	compressor pageCompressor
 	h          http.Handler
-	// redirectH is the "GET /" route's handler with its middleware.
-	redirectH http.Handler
 	// hdr are the security headers' values, built once: the dispatcher
 	// sets them on the header map directly, which costs the redirect path
 	// no allocation.
@@ -131,7 +126,7 @@ func New(opt Options) (*Server, error) {
 	// redirects resolve it only under REQUIRE_LOGIN, or in the redirect
 	// handler when the target needs it (.User) or credentials came along.
 	site, apiH := s.identify(cop.Handler(mux)), s.identify(cop.Handler(api))
-	redirect := s.redirectH
+	var redirect http.Handler = http.HandlerFunc(s.redirect)
 	if opt.Links.RequireLogin {
 		redirect = s.identify(redirect)
 	}
@@ -148,6 +143,9 @@ func New(opt Options) (*Server, error) {
 		}
 		switch {
 		case link:
+			// The handler the mux would pick, and the pattern it would
+			// report (the metrics' route label).
+			r.Pattern = redirectPattern
 			redirect.ServeHTTP(w, r)
 		case isAPIPath(r.URL.Path):
 			apiH.ServeHTTP(w, r)

@@ -25,14 +25,17 @@ func (s *Server) identify(h http.Handler) http.Handler {
 			s.refuse(w, r, err)
 			return
 		}
-		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		r2 := r.WithContext(auth.WithPrincipal(r.Context(), p))
 		if s.opt.Links.RequireLogin && !openPath(r.URL.Path) {
 			if err := s.opt.Links.MayRead(p); err != nil {
-				s.refuse(w, r, err)
+				s.refuse(w, r2, err)
 				return
 			}
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r2)
+		// The mux set the route on the copy; the metrics middleware
+		// outside reads it from r (ops.Metrics.Instrument).
+		r.Pattern = r2.Pattern
 	})
 }
 

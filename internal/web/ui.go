@@ -108,9 +108,15 @@ func (s *Server) goSearch(w http.ResponseWriter, r *http.Request) {
 	name, rest, _ := strings.Cut(typed, "/")
 	if name, _, _ = strings.Cut(name, " "); name != "" {
 		if e, ok := s.opt.Index.LookupName(name); ok {
-			loc, err := shortcutLocation(e.Link.Name, rest, query)
+			// The link's own spelling of its name, from the store (the
+			// index keeps only keys); its key if the store cannot say.
+			display := e.Key()
+			if l, err := s.opt.Links.Get(r.Context(), principal(r), e.Key()); err == nil {
+				display = l.Name
+			}
+			loc, err := shortcutLocation(display, rest, query)
 			if err != nil {
-				s.errorPage(w, r, http.StatusBadRequest, "go/"+e.Link.Name+": "+err.Error())
+				s.errorPage(w, r, http.StatusBadRequest, "go/"+display+": "+err.Error())
 				return
 			}
 			http.Redirect(w, r, loc, http.StatusFound)

@@ -410,6 +410,13 @@ func TestImportAllOrNothing(t *testing.T) {
 	if ts.do(t, "GET", "/gl", "").status != 302 {
 		t.Fatal("golink import not served")
 	}
+	// Over 64 MiB: 413, and nothing of it stored, though its first line
+	// was good.
+	big := `{"name":"first","url":"https://f.example"}` + "\n" + strings.Repeat(" ", 64<<20)
+	wantError(t, ts.do(t, "POST", "/api/v1/import", big, "Content-Type", "application/x-ndjson"), 413, links.TooLarge, "64 MiB")
+	if ts.do(t, "GET", "/first", "").status != 404 {
+		t.Fatal("an import over the limit stored its first line")
+	}
 }
 
 func TestProxyAuthOwnership(t *testing.T) {
@@ -432,7 +439,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 		t.Fatal("anonymous read refused")
 	}
 	// An unowned link may be claimed.
-	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}, links.ImportOptions{Stats: true}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All([]links.Link{{Name: "free", Key: "free", URL: "https://f.example"}}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	r = ts.do(t, "PATCH", "/api/v1/links/free", `{"description":"mine now"}`, bob...)
@@ -440,7 +447,7 @@ func TestProxyAuthOwnership(t *testing.T) {
 		t.Fatalf("claim: %d %s", r.status, r.body)
 	}
 	// ... but not handed to somebody else by a passer-by.
-	if err := ts.store.Import(context.Background(), []links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}, links.ImportOptions{Stats: true}); err != nil {
+	if err := ts.store.Import(context.Background(), links.All([]links.Link{{Name: "free2", Key: "free2", URL: "https://f.example"}}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, ts.do(t, "PATCH", "/api/v1/links/free2", `{"owner":"alice@x"}`, bob...), 403, links.Forbidden, "has no owner")

@@ -28,7 +28,7 @@ func TestMalformedRowsAreSkipped(t *testing.T) {
 	}
 	defer s.Close()
 	for _, n := range []string{"alpha", "broken", "zulu"} {
-		if _, err := s.Create(ctx, mk(n, "https://"+n+".example")); err != nil {
+		if _, _, err := s.Create(ctx, mk(n, "https://"+n+".example")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestWriteCancelledOnServerAtDeadline(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = s.Create(wctx, mk("late", "https://late.example"))
+	_, _, err = s.Create(wctx, mk("late", "https://late.example"))
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the write answered after %v; its deadline was 300ms", d)
 	}
@@ -89,7 +89,7 @@ func TestWriteCancelledOnServerAtDeadline(t *testing.T) {
 		t.Fatalf("the write that answered Unavailable was committed later: %v", err)
 	}
 	// And the pool is fine afterwards.
-	if _, err := s.Create(ctx, mk("later", "https://later.example")); err != nil {
+	if _, _, err := s.Create(ctx, mk("later", "https://later.example")); err != nil {
 		t.Fatal(err)
 	}
 }

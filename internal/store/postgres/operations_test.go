@@ -69,7 +69,7 @@ func TestRunbookRoleOwningTheDatabase(t *testing.T) {
 	pgtest.Exec(t, dbURL, `ALTER DATABASE `+db+` OWNER TO `+role)
 	t.Cleanup(func() { pgtest.Exec(t, dbURL, `ALTER DATABASE `+db+` OWNER TO CURRENT_USER`) }) // so the role can go
 	s := open(t, asRole(t, dbURL, role))
-	if _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
+	if _, _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
 		t.Fatalf("create as %s: %v", role, err)
 	}
 	if owner := queryString(t, dbURL, `SELECT tableowner FROM pg_tables WHERE tablename = 'links'`); owner != role {
@@ -86,7 +86,7 @@ func TestRunbookSchemaInASharedDatabase(t *testing.T) {
 	pgtest.Exec(t, dbURL, `CREATE SCHEMA signpost AUTHORIZATION `+role)
 	pgtest.Exec(t, dbURL, `ALTER ROLE `+role+` IN DATABASE `+db+` SET search_path = signpost`)
 	s := open(t, asRole(t, dbURL, role))
-	if _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
+	if _, _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
 		t.Fatalf("create as %s: %v", role, err)
 	}
 	if schema := queryString(t, dbURL, `SELECT schemaname FROM pg_tables WHERE tablename = 'links'`); schema != "signpost" {
@@ -102,7 +102,7 @@ func TestRunbookSchemaInASharedDatabase(t *testing.T) {
 func TestOlderBinaryOpensNewerSchema(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	s := open(t, dbURL)
-	if _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
+	if _, _, err := s.Create(context.Background(), mk("docs", "https://docs.example")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -113,7 +113,7 @@ func TestOlderBinaryOpensNewerSchema(t *testing.T) {
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 99 {
 		t.Errorf("schema version %d (%v) after opening, want the newer 99 kept", v, err)
 	}
-	if _, err := s.Create(context.Background(), mk("after-rollback", "https://a.example")); err != nil {
+	if _, _, err := s.Create(context.Background(), mk("after-rollback", "https://a.example")); err != nil {
 		t.Fatalf("write after rollback: %v", err)
 	}
 	if l, err := s.Get(context.Background(), "docs"); err != nil || l.URL != "https://docs.example" {
@@ -144,7 +144,7 @@ func TestRunbookPgDumpRestore(t *testing.T) {
 	s := open(t, src)
 	ctx := context.Background()
 	for _, n := range []string{"docs", "wiki", "oncall"} {
-		if _, err := s.Create(ctx, mk(n, "https://"+n+".example")); err != nil {
+		if _, _, err := s.Create(ctx, mk(n, "https://"+n+".example")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +161,7 @@ func TestRunbookPgDumpRestore(t *testing.T) {
 	if l, err := r.Get(ctx, "wiki"); err != nil || l.URL != "https://wiki.example" {
 		t.Fatalf("restored wiki: %+v %v", l, err)
 	}
-	if _, err := r.Create(ctx, mk("after", "https://after.example")); err != nil {
+	if _, _, err := r.Create(ctx, mk("after", "https://after.example")); err != nil {
 		t.Fatalf("write on the restored database: %v", err)
 	}
 	if after, _ := r.Version(ctx); after <= before {

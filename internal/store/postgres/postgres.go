@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -238,6 +239,10 @@ func (s *Store) Each(ctx context.Context, fn func(links.Link) error) error {
 	return s.dialect.Each(ctx, s.db, fn)
 }
 
+func (s *Store) Targets(ctx context.Context, fn func(key, url string) error) error {
+	return s.dialect.Targets(ctx, s.db, fn)
+}
+
 func (s *Store) Changes(ctx context.Context, q links.ChangeQuery) ([]links.Change, error) {
 	return s.dialect.Changes(ctx, s.db, q)
 }
@@ -250,10 +255,14 @@ func (s *Store) PruneHistory(ctx context.Context, before time.Time) (int64, erro
 	return s.dialect.PruneHistory(ctx, s.db, before)
 }
 
-func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
+// Create, Update and Delete each read, in their transaction, the link-set
+// version their change's trigger set: the trigger's update holds that
+// row's lock until the commit, so the version read is the one this change
+// committed as.
+func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return l, wrap(err)
+		return l, 0, wrap(err)
 	}
 	defer tx.Rollback()
 	// A new link takes the next ID; a restored one (ID set) keeps its own.
@@ -263,26 +272,27 @@ func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, error) {
 		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt,
 		sql.NullInt64{Int64: l.ID, Valid: l.ID != 0}, max(l.Version, 1), l.Tags))
 	if isUniqueViolation(err) {
-		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
+		return l, 0, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
 	}
 	if err != nil {
-		return l, wrap(err)
+		return l, 0, wrap(err)
 	}
 	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &got, links.ActionCreate, got.UpdatedAt)); err != nil {
-		return l, err
+		return l, 0, err
 	}
-	return got, wrap(tx.Commit())
+	v, err := s.dialect.Commit(ctx, tx)
+	return got, v, err
 }
 
-func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, error) {
+func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Link, int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return l, wrap(err)
+		return l, 0, wrap(err)
 	}
 	defer tx.Rollback()
 	before, err := get(ctx, tx, key, " FOR UPDATE")
 	if err != nil {
-		return l, err
+		return l, 0, err
 	}
 	cond, margs := s.dialect.MatchCond(8, sqlstore.MatchOf(l))
 	got, err := scan(tx.QueryRowContext(ctx,
@@ -291,61 +301,53 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 		append([]any{l.Key, l.Name, l.URL, l.Description, l.Owner, l.Tags, l.UpdatedAt, key}, margs...)...))
 	switch {
 	case isUniqueViolation(err):
-		return l, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
+		return l, 0, links.Wrap(err, links.Conflict, fmt.Sprintf("link %q already exists", l.Name))
 	case errors.Is(err, sql.ErrNoRows):
-		return l, sqlstore.Stale(before)
+		return l, 0, sqlstore.Stale(before)
 	case err != nil:
-		return l, wrap(err)
+		return l, 0, wrap(err)
 	}
 	if err := s.dialect.InsertChange(ctx, tx, sqlstore.UpdateChange(ctx, before, got)); err != nil {
-		return l, err
+		return l, 0, err
 	}
-	return got, wrap(tx.Commit())
+	v, err := s.dialect.Commit(ctx, tx)
+	return got, v, err
 }
 
-func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) error {
+func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(err)
+		return 0, wrap(err)
 	}
 	defer tx.Rollback()
 	before, err := get(ctx, tx, key, " FOR UPDATE")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cond, margs := s.dialect.MatchCond(1, match)
 	res, err := tx.ExecContext(ctx, `DELETE FROM links WHERE key = $1`+cond, append([]any{key}, margs...)...)
 	if err != nil {
-		return wrap(err)
+		return 0, wrap(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return sqlstore.Stale(before)
+		return 0, sqlstore.Stale(before)
 	}
 	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, &before, nil, links.ActionDelete, sqlstore.EditTime(ctx))); err != nil {
-		return err
+		return 0, err
 	}
-	return wrap(tx.Commit())
+	return s.dialect.Commit(ctx, tx)
 }
 
 // importChunk bounds the rows of one upsert statement.
 const importChunk = 1000
 
-// Import upserts ls in one transaction. It announces itself with one
-// "resync" notification rather than one per link. Per chunk it reads the
-// stored links (locked), writes only those that differ, and records a
-// history entry (and a new version) for each whose recorded fields change.
-func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOptions) error {
-	// One row per key (the last wins): an upsert may not touch a row twice.
-	seen := make(map[string]int, len(ls))
-	rows := make([]links.Link, 0, len(ls))
-	for _, l := range ls {
-		if i, ok := seen[l.Key]; ok {
-			rows[i] = l
-			continue
-		}
-		seen[l.Key] = len(rows)
-		rows = append(rows, l)
-	}
+// Import upserts ls in one transaction, streaming: importChunk links per
+// statement as they arrive. It announces itself with one "resync"
+// notification rather than one per link. Per chunk it reads the stored
+// links (locked), writes only those that differ, and records a history
+// entry (and a new version) for each whose recorded fields change. An
+// error from ls rolls everything back.
+func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt links.ImportOptions) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -361,12 +363,36 @@ func (s *Store) Import(ctx context.Context, ls []links.Link, opt links.ImportOpt
 		return wrap(err)
 	}
 	at := sqlstore.EditTime(ctx)
-	for len(rows) > 0 {
-		n := min(len(rows), importChunk)
-		if err := importRows(ctx, tx, rows[:n], at, opt); err != nil {
+	// One row per key in a statement (the last wins): an upsert may not
+	// touch a row twice.
+	rows := make([]links.Link, 0, importChunk)
+	seen := make(map[string]int, importChunk)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		err := importRows(ctx, tx, rows, at, opt)
+		rows = rows[:0]
+		clear(seen)
+		return err
+	}
+	for l, err := range ls {
+		if err != nil {
 			return err
 		}
-		rows = rows[n:]
+		if i, ok := seen[l.Key]; ok {
+			rows[i] = l
+			continue
+		}
+		seen[l.Key] = len(rows)
+		if rows = append(rows, l); len(rows) == importChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
 		return wrap(err)
@@ -508,7 +534,8 @@ func insertChanges(ctx context.Context, tx *sql.Tx, cs []links.Change) error {
 	return wrap(err)
 }
 
-// AddClicks adds every count in one statement: an atomic increment
+// AddClicks adds every count in one statement (one transaction, one batch
+// of a flush): an atomic increment
 // (clicks = clicks + n), never read-modify-write, so flushes from any
 // number of replicas add up. Rows are locked in key order, so two replicas
 // flushing overlapping sets at once wait for each other instead of

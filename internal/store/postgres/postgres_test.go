@@ -95,7 +95,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		t.Fatalf("goose_db_version: %d rows, %d versions, err %v; want %d each", rows, distinct, err, len(files))
 	}
 	// And the schema works.
-	if _, err := stores[1].Create(ctx, mk("x", "https://x.example")); err != nil {
+	if _, _, err := stores[1].Create(ctx, mk("x", "https://x.example")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -191,7 +191,7 @@ func TestOpenWaitsForMigrationLock(t *testing.T) {
 		if v, err := r.s.SchemaVersion(ctx); err != nil || v < 1 {
 			t.Fatalf("SchemaVersion = %d, %v", v, err)
 		}
-		if _, err := r.s.Create(ctx, mk("x", "https://x.example")); err != nil {
+		if _, _, err := r.s.Create(ctx, mk("x", "https://x.example")); err != nil {
 			t.Fatal(err)
 		}
 	case <-time.After(5 * time.Second):
@@ -228,7 +228,7 @@ func TestAddClicksOverlappingNoDeadlock(t *testing.T) {
 	var keys []string
 	for i := range nkeys {
 		l := mk(fmt.Sprintf("k%03d", i), "https://x.example")
-		if _, err := s.Create(ctx, l); err != nil {
+		if _, _, err := s.Create(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, l.Key)
@@ -350,18 +350,18 @@ func TestListenDeliversChanges(t *testing.T) {
 	a, b := open(t, url), open(t, url)
 	r := listen(t, b)
 
-	if _, err := a.Create(ctx, mk("Docs", "https://a.example")); err != nil {
+	if _, _, err := a.Create(ctx, mk("Docs", "https://a.example")); err != nil {
 		t.Fatal(err)
 	}
 	d := r.waitKeys(t, time.Second, "docs")
 	t.Logf("create delivered in %v", d)
 
-	if _, err := a.Update(ctx, "docs", mk("Docs", "https://b.example")); err != nil {
+	if _, _, err := a.Update(ctx, "docs", mk("Docs", "https://b.example")); err != nil {
 		t.Fatal(err)
 	}
 	r.waitKeys(t, time.Second, "docs")
 
-	if _, err := a.Update(ctx, "docs", mk("Manual", "https://b.example")); err != nil {
+	if _, _, err := a.Update(ctx, "docs", mk("Manual", "https://b.example")); err != nil {
 		t.Fatal(err)
 	}
 	r.waitKeys(t, time.Second, "docs", "manual") // a rename names both keys
@@ -371,18 +371,18 @@ func TestListenDeliversChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nor are failed writes: a rolled-back change notifies nobody.
-	if _, err := a.Create(ctx, mk("manual", "https://c.example")); links.ErrorCode(err) != links.Conflict {
+	if _, _, err := a.Create(ctx, mk("manual", "https://c.example")); links.ErrorCode(err) != links.Conflict {
 		t.Fatalf("duplicate create: %v", err)
 	}
 	r.wantQuiet(t, 300*time.Millisecond)
 
-	if err := a.Delete(ctx, "manual"); err != nil {
+	if _, err := a.Delete(ctx, "manual"); err != nil {
 		t.Fatal(err)
 	}
 	r.waitKeys(t, time.Second, "manual")
 
 	// An import asks for one resync instead of naming every link.
-	if err := a.Import(ctx, []links.Link{mk("x", "https://x.example"), mk("y", "https://y.example")}, links.ImportOptions{Stats: true}); err != nil {
+	if err := a.Import(ctx, links.All([]links.Link{mk("x", "https://x.example"), mk("y", "https://y.example")}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitReconnect(t, time.Second)
@@ -406,7 +406,7 @@ func TestListenReconnectsAfterTerminate(t *testing.T) {
 			WHERE datname = current_database() AND application_name = 'signpost listener'`)
 		r.waitReconnect(t, 3*time.Second)
 		name := fmt.Sprintf("after%d", round)
-		if _, err := a.Create(ctx, mk(name, "https://a.example")); err != nil {
+		if _, _, err := a.Create(ctx, mk(name, "https://a.example")); err != nil {
 			t.Fatal(err)
 		}
 		r.waitKeys(t, time.Second, name)
@@ -425,7 +425,7 @@ func TestListenIdlePing(t *testing.T) {
 		t.Fatal("idle timeouts made the listener reconnect")
 	default:
 	}
-	if _, err := a.Create(context.Background(), mk("late", "https://a.example")); err != nil {
+	if _, _, err := a.Create(context.Background(), mk("late", "https://a.example")); err != nil {
 		t.Fatal(err)
 	}
 	r.waitKeys(t, time.Second, "late")
@@ -440,14 +440,14 @@ func TestOutageAndRecovery(t *testing.T) {
 	a, b := open(t, url), open(t, url)
 	b.minBackoff, b.maxBackoff = 50*time.Millisecond, 500*time.Millisecond
 	r := listen(t, b)
-	if _, err := a.Create(ctx, mk("before", "https://a.example")); err != nil {
+	if _, _, err := a.Create(ctx, mk("before", "https://a.example")); err != nil {
 		t.Fatal(err)
 	}
 	r.waitKeys(t, time.Second, "before")
 
 	srv.Stop()
 	for name, err := range map[string]error{
-		"Create":    func() error { _, err := a.Create(ctx, mk("during", "https://a.example")); return err }(),
+		"Create":    func() error { _, _, err := a.Create(ctx, mk("during", "https://a.example")); return err }(),
 		"Get":       func() error { _, err := a.Get(ctx, "before"); return err }(),
 		"AddClicks": a.AddClicks(ctx, []links.Click{{Key: "before", N: 1, Last: time.Now()}}),
 		"Version":   func() error { _, err := a.Version(ctx); return err }(),
@@ -460,14 +460,14 @@ func TestOutageAndRecovery(t *testing.T) {
 	time.Sleep(time.Second) // several failed reconnects
 
 	srv.Start()
-	if _, err := a.Create(ctx, mk("after", "https://a.example")); err != nil {
+	if _, _, err := a.Create(ctx, mk("after", "https://a.example")); err != nil {
 		t.Fatalf("first write after recovery: %v", err)
 	}
 	r.waitReconnect(t, 3*time.Second)
 	// "after" may have been committed before the listener was back (the
 	// reconnect is what tells the caller to resync) or after. Later
 	// changes arrive in any case.
-	if _, err := a.Create(ctx, mk("later", "https://a.example")); err != nil {
+	if _, _, err := a.Create(ctx, mk("later", "https://a.example")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(time.Second)
@@ -519,7 +519,7 @@ func usePool(t *testing.T, s *Store, n int) {
 func writes(s *Store, prefix string, n int) []error {
 	var errs []error
 	for i := range n {
-		if _, err := s.Create(context.Background(), mk(fmt.Sprintf("%s-%d", prefix, i), "https://a.example")); err != nil {
+		if _, _, err := s.Create(context.Background(), mk(fmt.Sprintf("%s-%d", prefix, i), "https://a.example")); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -574,5 +574,40 @@ func TestOpenUnreachableSaysWhere(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secret") {
 		t.Fatalf("error shows the password: %v", err)
+	}
+}
+
+// An import (a bulk transaction) moves the link-set version once, not once
+// per row: the trigger's update of the one counter row per row made an
+// import of n links O(n^2) (PostgreSQL walks every version of the row the
+// transaction made). A silent change still moves it, and a single write
+// by one.
+func TestBulkTransactionBumpsTheVersionOnce(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	s := open(t, dbURL)
+	var ls []links.Link
+	for i := range 300 {
+		ls = append(ls, mk(fmt.Sprintf("bulk%d", i), "https://bulk.example"))
+	}
+	v0, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Import(ctx, links.All(ls), links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := s.Version(ctx)
+	if v1 <= v0 || v1-v0 > 2 {
+		t.Fatalf("an import of %d links moved the version from %d to %d, want by 1 or 2", len(ls), v0, v1)
+	}
+	pgtest.Exec(t, dbURL, `BEGIN; SET LOCAL signpost.bulk = 'on';
+		UPDATE links SET url = 'https://silent.example' WHERE key LIKE 'bulk1%'; COMMIT`)
+	v2, _ := s.Version(ctx)
+	if v2 != v1+1 {
+		t.Fatalf("a silent change of many rows moved the version from %d to %d, want by 1", v1, v2)
+	}
+	if _, v3, err := s.Create(ctx, mk("single", "https://single.example")); err != nil || v3 != v2+1 {
+		t.Fatalf("a create committed as version %d (%v), want %d", v3, err, v2+1)
 	}
 }

@@ -19,7 +19,7 @@ import (
 func create(t *testing.T, s *sqlite.Store, name string) {
 	t.Helper()
 	now := time.Now().UTC()
-	if _, err := s.Create(context.Background(), links.Link{Name: name, Key: links.Normalize(name), URL: "https://" + name + ".example", CreatedAt: now, UpdatedAt: now}); err != nil {
+	if _, _, err := s.Create(context.Background(), links.Link{Name: name, Key: links.Normalize(name), URL: "https://" + name + ".example", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -61,7 +61,7 @@ func TestBackupWhileWriting(t *testing.T) {
 			default:
 			}
 			now := time.Now().UTC()
-			if _, err := s.Create(ctx, links.Link{Name: fmt.Sprintf("during-%d", i), Key: fmt.Sprintf("during%d", i), URL: "https://d.example", CreatedAt: now, UpdatedAt: now}); err != nil {
+			if _, _, err := s.Create(ctx, links.Link{Name: fmt.Sprintf("during-%d", i), Key: fmt.Sprintf("during%d", i), URL: "https://d.example", CreatedAt: now, UpdatedAt: now}); err != nil {
 				writeErr = err
 				return
 			}

@@ -51,7 +51,7 @@ func TestMalformedRowsAreSkipped(t *testing.T) {
 	var logs bytes.Buffer
 	s := openTest(t, path, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, n := range []string{"alpha", "big", "broken", "zulu"} {
-		if _, err := s.Create(ctx, mk(n)); err != nil {
+		if _, _, err := s.Create(ctx, mk(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,7 +110,7 @@ func TestDiskFull(t *testing.T) {
 	for i := 0; i < 200 && err == nil; i++ {
 		l := mk("l" + strconv.Itoa(i))
 		l.Description = strings.Repeat("x", 2000)
-		_, err = s.Create(ctx, l)
+		_, _, err = s.Create(ctx, l)
 	}
 	if links.ErrorCode(err) != links.DiskFull || !strings.Contains(links.ErrorMessage(err), "disk full") {
 		t.Fatalf("writing to a full database = %v (code %q), want disk_full", err, links.ErrorCode(err))
@@ -135,7 +135,7 @@ func TestWriteGivesUpOnLockedDatabase(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = s.Create(wctx, mk("late"))
+	_, _, err = s.Create(wctx, mk("late"))
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the write answered after %v; its deadline was 300ms (busy_timeout is 10s)", d)
 	}
@@ -155,7 +155,7 @@ func TestOpenReadOnly(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ro.db")
 	rw := openTest(t, path, Options{})
-	if _, err := rw.Create(ctx, mk("docs")); err != nil {
+	if _, _, err := rw.Create(ctx, mk("docs")); err != nil {
 		t.Fatal(err)
 	}
 	rw.Close()
@@ -163,7 +163,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if _, err := ro.Get(ctx, "docs"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ro.Create(ctx, mk("new")); links.ErrorCode(err) != links.Unavailable {
+	if _, _, err := ro.Create(ctx, mk("new")); links.ErrorCode(err) != links.Unavailable {
 		t.Fatalf("write on a read-only store = %v", err)
 	}
 	if _, err := Open(ctx, filepath.Join(t.TempDir(), "none.db"), Options{ReadOnly: true}); err == nil {
@@ -179,7 +179,7 @@ func TestRowWithoutIDGetsOne(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old-writer.db")
 	s := openTest(t, path, Options{})
-	first, err := s.Create(ctx, mk("first"))
+	first, _, err := s.Create(ctx, mk("first"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestRowWithoutIDGetsOne(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a row written without an ID: %v", err)
 	}
-	next, err := s.Create(ctx, mk("next"))
+	next, _, err := s.Create(ctx, mk("next"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestReopenKeepsLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(ctx, links.Link{Name: "docs", Key: "docs", URL: "https://a.example"}); err != nil {
+	if _, _, err := s.Create(ctx, links.Link{Name: "docs", Key: "docs", URL: "https://a.example"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

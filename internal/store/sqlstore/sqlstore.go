@@ -55,9 +55,10 @@ type Dialect struct {
 	Scan        func(Scanner) (links.Link, error)
 	// Wrap classifies a driver error (links.Unavailable, links.Internal).
 	Wrap func(error) error
-	// Skip, when set, is told of every row that List and Each leave out
-	// because it cannot be read (key is "" when not even it could), so that
-	// one malformed row never stops a start-up, a listing or an export.
+	// Skip, when set, is told of every row that List, Each and Targets
+	// leave out because it cannot be read (key is "" when not even it
+	// could), so that one malformed row never stops a start-up, a listing
+	// or an export.
 	// Without it such a row fails the call.
 	Skip func(key string, err error)
 	// Time is a time as a bind parameter; TimeDest a scan destination for
@@ -208,6 +209,30 @@ func (d Dialect) Each(ctx context.Context, db *sql.DB, fn func(links.Link) error
 	return d.each(ctx, db, `SELECT `+Columns+` FROM links ORDER BY key`, nil, fn)
 }
 
+// Targets calls fn with every link's key and URL, in table order.
+func (d Dialect) Targets(ctx context.Context, db *sql.DB, fn func(key, url string) error) error {
+	rows, err := db.QueryContext(ctx, `SELECT key, url FROM links`)
+	if err != nil {
+		return d.Wrap(err)
+	}
+	defer rows.Close()
+	var key, url string
+	for rows.Next() {
+		key, url = "", ""
+		if err := rows.Scan(&key, &url); err != nil {
+			if d.Skip == nil {
+				return d.Wrap(err)
+			}
+			d.Skip(key, err)
+			continue
+		}
+		if err := fn(key, url); err != nil {
+			return err
+		}
+	}
+	return d.Wrap(rows.Err())
+}
+
 func (d Dialect) each(ctx context.Context, db *sql.DB, query string, args []any, fn func(links.Link) error) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -228,6 +253,22 @@ func (d Dialect) each(ctx context.Context, db *sql.DB, query string, args []any,
 		}
 	}
 	return d.Wrap(rows.Err())
+}
+
+// Commit commits a write's transaction and returns the link-set version
+// it committed as: the version that the write's change (its trigger) set,
+// read in the transaction, which no other writer can move before the
+// commit (SQLite has one writer; on PostgreSQL the trigger's update holds
+// the row's lock).
+func (d Dialect) Commit(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM link_set_version WHERE id = 1`).Scan(&v); err != nil {
+		return 0, d.Wrap(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, d.Wrap(err)
+	}
+	return v, nil
 }
 
 func escapeLike(s string) string {
@@ -291,18 +332,36 @@ func Stale(cur links.Link) error {
 
 // InsertChange writes c to the history, in the caller's transaction.
 func (d Dialect) InsertChange(ctx context.Context, ex Execer, c links.Change) error {
-	q := &query{d: d}
-	q.b.WriteString(`INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values) VALUES (`)
-	vals := []any{c.LinkID, c.Version, string(c.Action), c.Actor, d.Time(c.At), c.Key, c.Name, EncodeValues(c.Before), EncodeValues(c.After)}
-	for i, v := range vals {
-		if i > 0 {
-			q.b.WriteString(", ")
-		}
-		q.b.WriteString(q.arg(v))
-	}
-	q.b.WriteString(")")
-	_, err := ex.ExecContext(ctx, q.b.String(), q.args...)
+	_, err := ex.ExecContext(ctx, d.ChangesSQL(1), d.ChangeArgs(c)...)
 	return d.Wrap(err)
+}
+
+// ChangesSQL is the statement that inserts n history entries, with their
+// ChangeArgs one after the other as its parameters: an import writes a
+// chunk's entries with one statement.
+func (d Dialect) ChangesSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO link_history (link_id, version, action, actor, at, key, name, old_values, new_values) VALUES `)
+	for i := range n * changeCols {
+		switch {
+		case i == 0:
+			b.WriteString("(")
+		case i%changeCols == 0:
+			b.WriteString("), (")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Placeholder(i + 1))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+const changeCols = 9
+
+// ChangeArgs are the parameters of one entry in ChangesSQL.
+func (d Dialect) ChangeArgs(c links.Change) []any {
+	return []any{c.LinkID, c.Version, string(c.Action), c.Actor, d.Time(c.At), c.Key, c.Name, EncodeValues(c.Before), EncodeValues(c.After)}
 }
 
 // EncodeValues is v as the history stores it: JSON, or NULL.

@@ -40,7 +40,7 @@ func describe(cs []links.Change) string {
 func testHistoryRecordsEveryWrite(t *testing.T, s links.Store) {
 	l := mk("docs", "https://a.example")
 	l.Description, l.Owner, l.Tags = "the docs", "ann", "team wiki"
-	created, err := s.Create(as("ann", ""), l)
+	created, _, err := s.Create(as("ann", ""), l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +49,17 @@ func testHistoryRecordsEveryWrite(t *testing.T, s links.Store) {
 	}
 	upd := created
 	upd.URL, upd.UpdatedAt = "https://b.example", t0.Add(time.Minute)
-	updated, err := s.Update(as("bob", ""), "docs", upd)
+	updated, _, err := s.Update(as("bob", ""), "docs", upd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ren := updated
 	ren.Name, ren.Key = "Manual", "manual"
-	renamed, err := s.Update(as("cy", ""), "docs", ren)
+	renamed, _, err := s.Update(as("cy", ""), "docs", ren)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(as("dee", ""), "manual"); err != nil {
+	if _, err := s.Delete(as("dee", ""), "manual"); err != nil {
 		t.Fatal(err)
 	}
 	cs := changes(t, s, links.ChangeQuery{LinkID: created.ID})
@@ -97,7 +97,7 @@ func testHistoryRecordsEveryWrite(t *testing.T, s links.Store) {
 	}
 	// An action set by the caller (a restore) wins over the method's own.
 	again := mk("again", "https://c.example")
-	if _, err := s.Create(as("eve", links.ActionRestore), again); err != nil {
+	if _, _, err := s.Create(as("eve", links.ActionRestore), again); err != nil {
 		t.Fatal(err)
 	}
 	if a := changes(t, s, links.ChangeQuery{Desc: true, Limit: 1}); describe(a) != "restore v1 by eve: again" {
@@ -111,16 +111,16 @@ func testHistoryOnlyForCommittedWrites(t *testing.T, s links.Store) {
 	mustCreate(t, s, mk("a", "https://a.example"))
 	mustCreate(t, s, mk("b", "https://b.example"))
 	n := len(changes(t, s, links.ChangeQuery{}))
-	_, err := s.Create(ctx, mk("A", "https://x.example"))
+	_, _, err := s.Create(ctx, mk("A", "https://x.example"))
 	wantCode(t, err, links.Conflict)
-	_, err = s.Update(ctx, "a", mk("B", "https://a.example"))
+	_, _, err = s.Update(ctx, "a", mk("B", "https://a.example"))
 	wantCode(t, err, links.Conflict)
-	_, err = s.Update(ctx, "nope", mk("nope", "https://a.example"))
+	_, _, err = s.Update(ctx, "nope", mk("nope", "https://a.example"))
 	wantCode(t, err, links.NotFound)
-	wantCode(t, s.Delete(ctx, "nope"), links.NotFound)
+	wantCode(t, errOf(s.Delete(ctx, "nope")), links.NotFound)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.Create(cctx, mk("c", "https://c.example")); err == nil {
+	if _, _, err := s.Create(cctx, mk("c", "https://c.example")); err == nil {
 		t.Fatal("create with a cancelled context succeeded")
 	}
 	if got := changes(t, s, links.ChangeQuery{}); len(got) != n {
@@ -168,14 +168,14 @@ func testIDs(t *testing.T, s links.Store) {
 	if a.ID == b.ID || a.ID == 0 {
 		t.Fatalf("ids %d and %d", a.ID, b.ID)
 	}
-	r, err := s.Update(ctx, "b", mk("c", "https://b.example"))
+	r, _, err := s.Update(ctx, "b", mk("c", "https://b.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.ID != b.ID {
 		t.Fatalf("rename changed the id: %d → %d", b.ID, r.ID)
 	}
-	if err := s.Delete(ctx, "c"); err != nil {
+	if _, err := s.Delete(ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
 	d := mustCreate(t, s, mk("d", "https://d.example"))
@@ -201,17 +201,17 @@ func testConditionalWrites(t *testing.T, s links.Store) {
 	v1 := mustCreate(t, s, mk("docs", "https://a.example"))
 	edit := v1
 	edit.URL = "https://b.example"
-	v2, err := s.Update(ctx, "docs", edit) // at v1: matches
+	v2, _, err := s.Update(ctx, "docs", edit) // at v1: matches
 	if err != nil || v2.Version != 2 || v2.URL != "https://b.example" {
 		t.Fatalf("matching update: %+v, %v", v2, err)
 	}
 	stale := v1
 	stale.URL = "https://stale.example"
-	_, err = s.Update(ctx, "docs", stale) // still at v1: stale
+	_, _, err = s.Update(ctx, "docs", stale) // still at v1: stale
 	wantCode(t, err, links.Stale)
 	other := v2
 	other.ID = v2.ID + 1000 // right version, another link's id
-	_, err = s.Update(ctx, "docs", other)
+	_, _, err = s.Update(ctx, "docs", other)
 	wantCode(t, err, links.Stale)
 	if got, _ := s.Get(ctx, "docs"); got.URL != "https://b.example" || got.Version != 2 {
 		t.Fatalf("a stale update changed the link: %+v", got)
@@ -219,15 +219,15 @@ func testConditionalWrites(t *testing.T, s links.Store) {
 	if n := len(changes(t, s, links.ChangeQuery{LinkID: v1.ID})); n != 2 {
 		t.Fatalf("%d history entries after one refused update, want 2", n)
 	}
-	wantCode(t, s.Delete(ctx, "docs", v1.Rev()), links.Stale)
-	wantCode(t, s.Delete(ctx, "docs", links.Rev{ID: -1, Version: 2}), links.Stale)
+	wantCode(t, errOf(s.Delete(ctx, "docs", v1.Rev())), links.Stale)
+	wantCode(t, errOf(s.Delete(ctx, "docs", links.Rev{ID: -1, Version: 2})), links.Stale)
 	if _, err := s.Get(ctx, "docs"); err != nil {
 		t.Fatalf("a stale delete deleted: %v", err)
 	}
-	if err := s.Delete(ctx, "docs", v1.Rev(), v2.Rev()); err != nil { // any of them
+	if _, err := s.Delete(ctx, "docs", v1.Rev(), v2.Rev()); err != nil { // any of them
 		t.Fatal(err)
 	}
-	wantCode(t, s.Delete(ctx, "docs", v2.Rev()), links.NotFound)
+	wantCode(t, errOf(s.Delete(ctx, "docs", v2.Rev())), links.NotFound)
 }
 
 // Two writers that read the same version: exactly one update commits.
@@ -241,7 +241,7 @@ func testConcurrentConditionalUpdates(t *testing.T, s links.Store) {
 		wg.Go(func() {
 			l := v1
 			l.URL = fmt.Sprintf("https://w%d.example", i)
-			_, errs[i] = s.Update(ctx, "hot", l)
+			_, _, errs[i] = s.Update(ctx, "hot", l)
 		})
 	}
 	wg.Wait()
@@ -266,7 +266,7 @@ func testDeletedAndRestored(t *testing.T, s links.Store) {
 	a := mustCreate(t, s, mk("a", "https://a.example"))
 	mustCreate(t, s, mk("b", "https://b.example"))
 	for _, k := range []string{"a", "b"} {
-		if err := s.Delete(ctx, k); err != nil {
+		if _, err := s.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -287,7 +287,7 @@ func testDeletedAndRestored(t *testing.T, s links.Store) {
 	// Bring a back under its id: no longer deleted.
 	back := mk("a", "https://a.example")
 	back.ID, back.Version = a.ID, 3
-	got, err := s.Create(ctx, back)
+	got, _, err := s.Create(ctx, back)
 	if err != nil || got.ID != a.ID || got.Version != 3 {
 		t.Fatalf("restore: %+v, %v", got, err)
 	}
@@ -295,7 +295,7 @@ func testDeletedAndRestored(t *testing.T, s links.Store) {
 		t.Fatalf("after restoring a: %s", got)
 	}
 	// Deleted again: listed once, with its last deletion.
-	if err := s.Delete(ctx, "a"); err != nil {
+	if _, err := s.Delete(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	if got := deleted(links.DeletedQuery{Key: "a"}); got != "delete v4 by : a" {
@@ -323,7 +323,7 @@ func testImportHistory(t *testing.T, s links.Store) {
 	c.Clicks = 9
 	e := mk("edited", "https://new.example")
 	e.Tags = "x"
-	if err := s.Import(as("importer", links.ActionImport), []links.Link{mk("same", "https://same.example"), c, e, mk("fresh", "https://fresh.example")}, links.ImportOptions{Stats: true}); err != nil {
+	if err := s.Import(as("importer", links.ActionImport), links.All([]links.Link{mk("same", "https://same.example"), c, e, mk("fresh", "https://fresh.example")}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	got := changes(t, s, links.ChangeQuery{})[n:]
@@ -412,7 +412,7 @@ func testTags(t *testing.T, s links.Store) {
 	v0, _ := s.Version(ctx)
 	l, _ := s.Get(ctx, "d")
 	l.Tags = "new"
-	got, err := s.Update(ctx, "d", l)
+	got, _, err := s.Update(ctx, "d", l)
 	if err != nil || got.Tags != "new" || got.Version != 2 {
 		t.Fatalf("tag update: %+v, %v", got, err)
 	}
@@ -484,4 +484,47 @@ func keys(ls []links.Link) []string {
 		out = append(out, l.Key)
 	}
 	return out
+}
+
+// An import of more than one chunk of new links (a key repeated in the
+// middle): each link gets its own ID, never one a later link gets, and one
+// import entry at version 1 in the history under that ID.
+func testImportBulk(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	first := mustCreate(t, s, mk("first", "https://first.example"))
+	var ls []links.Link
+	for i := range 1200 {
+		ls = append(ls, mk(fmt.Sprintf("bulk%04d", i), fmt.Sprintf("https://bulk.example/%d", i)))
+	}
+	ls = append(ls[:700], append([]links.Link{mk("bulk0003", "https://again.example")}, ls[700:]...)...)
+	if err := s.Import(as("importer", links.ActionImport), links.All(ls), links.ImportOptions{Stats: true}); err != nil {
+		t.Fatal(err)
+	}
+	later := mustCreate(t, s, mk("later", "https://later.example"))
+	ids := map[int64]string{first.ID: "first", later.ID: "later"}
+	for i := range 1200 {
+		key := fmt.Sprintf("bulk%04d", i)
+		l, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := ids[l.ID]; ok || l.ID == 0 {
+			t.Fatalf("%s has ID %d, also %q's", key, l.ID, prev)
+		}
+		ids[l.ID] = key
+		cs := changes(t, s, links.ChangeQuery{LinkID: l.ID})
+		if len(cs) == 0 || cs[0].Version != 1 || cs[0].Action != links.ActionImport || cs[0].Key != key {
+			t.Fatalf("%s (ID %d): history %s, want an import at version 1 first", key, l.ID, describe(cs))
+		}
+		if want := fmt.Sprintf("https://bulk.example/%d", i); i == 3 {
+			if l.URL != "https://again.example" {
+				t.Fatalf("repeated key: %s, want the later line's URL", l.URL)
+			}
+		} else if l.URL != want || l.Version != 1 {
+			t.Fatalf("%s: %s v%d, want %s v1", key, l.URL, l.Version, want)
+		}
+	}
+	if later.ID <= first.ID {
+		t.Fatalf("IDs went back: first %d, later %d", first.ID, later.ID)
+	}
 }

@@ -31,12 +31,14 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"ListSearchSort", testList},
 		{"ListByOwner", testListByOwner},
 		{"Each", testEach},
+		{"Targets", testTargets},
 		{"ImportUpsertAllOrNothing", testImport},
 		{"ImportWithoutStats", testImportWithoutStats},
 		{"AddClicks", testAddClicks},
 		{"AddClicksSaturates", testAddClicksSaturates},
 		{"AddClicksConcurrent", testAddClicksConcurrent},
 		{"Version", testVersion},
+		{"WriteVersions", testWriteVersions},
 		{"SchemaVersion", testSchemaVersion},
 
 		// History, versions, tags and paging.
@@ -48,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"ConcurrentConditionalUpdates", testConcurrentConditionalUpdates},
 		{"DeletedAndRestored", testDeletedAndRestored},
 		{"ImportHistory", testImportHistory},
+		{"ImportIDsAndHistoryInBulk", testImportBulk},
 		{"PruneHistory", testPruneHistory},
 		{"Tags", testTags},
 		{"ListPagesAndCounts", testListPages},
@@ -69,12 +72,15 @@ func mk(name, url string) links.Link {
 
 func mustCreate(t *testing.T, s links.Store, l links.Link) links.Link {
 	t.Helper()
-	got, err := s.Create(context.Background(), l)
+	got, _, err := s.Create(context.Background(), l)
 	if err != nil {
 		t.Fatalf("Create(%q): %v", l.Name, err)
 	}
 	return got
 }
+
+// errOf is the error of a write that also returned its version.
+func errOf(_ int64, err error) error { return err }
 
 func wantCode(t *testing.T, err error, code links.Code) {
 	t.Helper()
@@ -108,7 +114,7 @@ func testCreateGet(t *testing.T, s links.Store) {
 
 func testCreateConflict(t *testing.T, s links.Store) {
 	mustCreate(t, s, mk("docs", "https://a.example"))
-	_, err := s.Create(context.Background(), mk("docs", "https://b.example"))
+	_, _, err := s.Create(context.Background(), mk("docs", "https://b.example"))
 	wantCode(t, err, links.Conflict)
 	got, _ := s.Get(context.Background(), "docs")
 	if got.URL != "https://a.example" {
@@ -131,7 +137,7 @@ func testUpdate(t *testing.T, s links.Store) {
 	l.Description, l.Owner = "new", "bob"
 	l.UpdatedAt = t0.Add(time.Hour)
 	l.CreatedAt = t0.Add(99 * time.Hour) // must be ignored
-	got, err := s.Update(ctx, "docs", l)
+	got, _, err := s.Update(ctx, "docs", l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +155,7 @@ func testUpdate(t *testing.T, s links.Store) {
 func testRename(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, mk("old", "https://a.example"))
-	got, err := s.Update(ctx, "old", mk("New-Name", "https://a.example"))
+	got, _, err := s.Update(ctx, "old", mk("New-Name", "https://a.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,24 +172,25 @@ func testRename(t *testing.T, s links.Store) {
 func testRenameConflict(t *testing.T, s links.Store) {
 	mustCreate(t, s, mk("a", "https://a.example"))
 	mustCreate(t, s, mk("b", "https://b.example"))
-	_, err := s.Update(context.Background(), "a", mk("B", "https://a.example"))
+	_, _, err := s.Update(context.Background(), "a", mk("B", "https://a.example"))
 	wantCode(t, err, links.Conflict)
 }
 
 func testUpdateMissing(t *testing.T, s links.Store) {
-	_, err := s.Update(context.Background(), "nope", mk("nope", "https://a.example"))
+	_, _, err := s.Update(context.Background(), "nope", mk("nope", "https://a.example"))
 	wantCode(t, err, links.NotFound)
 }
 
 func testDelete(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, mk("gone", "https://a.example"))
-	if err := s.Delete(ctx, "gone"); err != nil {
+	if _, err := s.Delete(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Get(ctx, "gone")
 	wantCode(t, err, links.NotFound)
-	wantCode(t, s.Delete(ctx, "gone"), links.NotFound)
+	_, err = s.Delete(ctx, "gone")
+	wantCode(t, err, links.NotFound)
 }
 
 func testList(t *testing.T, s links.Store) {
@@ -249,6 +256,27 @@ func testEach(t *testing.T, s links.Store) {
 	}
 }
 
+func testTargets(t *testing.T, s links.Store) {
+	for _, n := range []string{"c", "A-x", "b"} {
+		mustCreate(t, s, mk(n, "https://"+n+".example/p?q=1"))
+	}
+	got := map[string]string{}
+	err := s.Targets(context.Background(), func(key, url string) error {
+		got[key] = url
+		return nil
+	})
+	want := map[string]string{"c": "https://c.example/p?q=1", "ax": "https://A-x.example/p?q=1", "b": "https://b.example/p?q=1"}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Targets = %v, %v; want %v", got, err, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = s.Targets(context.Background(), func(string, string) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("Targets did not stop at the callback's error: n=%d err=%v", n, err)
+	}
+}
+
 func testImport(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	mustCreate(t, s, mk("keep", "https://keep.example"))
@@ -257,7 +285,7 @@ func testImport(t *testing.T, s links.Store) {
 	imp[1].Clicks = 7
 	imp[1].LastClickedAt = t0
 	imp[1].Owner = "carol"
-	if err := s.Import(ctx, imp, links.ImportOptions{Stats: true}); err != nil {
+	if err := s.Import(ctx, links.All(imp), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Get(ctx, "replace")
@@ -275,11 +303,28 @@ func testImport(t *testing.T, s links.Store) {
 	bad := []links.Link{mk("newone", "https://n.example"), mk("another", "https://b.example")}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Import(cctx, bad, links.ImportOptions{Stats: true}); err == nil {
+	if err := s.Import(cctx, links.All(bad), links.ImportOptions{Stats: true}); err == nil {
 		t.Fatal("import with a cancelled context succeeded")
 	}
 	if _, err := s.Get(ctx, "newone"); links.ErrorCode(err) != links.NotFound {
 		t.Fatalf("failed import stored part of its batch: %v", err)
+	}
+	// An import whose source fails part-way (a bad line after a thousand
+	// good ones, across statements) stores nothing and returns that error.
+	lineErr := links.Errorf(links.Invalid, "line 1501: bad")
+	err := s.Import(ctx, func(yield func(links.Link, error) bool) {
+		for i := 0; i < 1500; i++ {
+			if !yield(mk(fmt.Sprintf("stream%d", i), "https://s.example"), nil) {
+				return
+			}
+		}
+		yield(links.Link{}, lineErr)
+	}, links.ImportOptions{Stats: true})
+	if !errors.Is(err, lineErr) {
+		t.Fatalf("import whose source failed = %v, want the source's error", err)
+	}
+	if _, err := s.Get(ctx, "stream0"); links.ErrorCode(err) != links.NotFound {
+		t.Fatalf("an import whose source failed stored its first links: %v", err)
 	}
 }
 
@@ -297,7 +342,7 @@ func testImportWithoutStats(t *testing.T, s links.Store) {
 	upd.Clicks, upd.LastClickedAt, upd.CreatedAt, upd.UpdatedAt = links.MaxClicks, later, later, later
 	fresh := mk("fresh", "https://fresh.example")
 	fresh.CreatedAt, fresh.UpdatedAt = later, later
-	if err := s.Import(ctx, []links.Link{upd, fresh}, links.ImportOptions{}); err != nil {
+	if err := s.Import(ctx, links.All([]links.Link{upd, fresh}), links.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, "old")
@@ -322,7 +367,7 @@ func testAddClicksSaturates(t *testing.T, s links.Store) {
 	ctx := context.Background()
 	top, near := mk("top", "https://top.example"), mk("near", "https://near.example")
 	top.Clicks, near.Clicks = links.MaxClicks, links.MaxClicks-1
-	if err := s.Import(ctx, []links.Link{top, near, mk("small", "https://small.example")}, links.ImportOptions{Stats: true}); err != nil {
+	if err := s.Import(ctx, links.All([]links.Link{top, near, mk("small", "https://small.example")}), links.ImportOptions{Stats: true}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -436,14 +481,14 @@ func testVersion(t *testing.T, s links.Store) {
 	if v() != v1 {
 		t.Fatal("clicks bumped the version")
 	}
-	if _, err := s.Update(ctx, "a", mk("a", "https://b.example")); err != nil {
+	if _, _, err := s.Update(ctx, "a", mk("a", "https://b.example")); err != nil {
 		t.Fatal(err)
 	}
 	v2 := v()
 	if v2 <= v1 {
 		t.Fatal("update did not bump version")
 	}
-	if err := s.Delete(ctx, "a"); err != nil {
+	if _, err := s.Delete(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	if v() <= v2 {
@@ -455,5 +500,44 @@ func testSchemaVersion(t *testing.T, s links.Store) {
 	v, err := s.SchemaVersion(context.Background())
 	if err != nil || v < 1 {
 		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+}
+
+// Each write returns the version it committed as: the one Version reads
+// right after it, one more than before (an index that published the write
+// then knows it is current).
+func testWriteVersions(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	v0, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got int64, err error, want int64) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		now, verr := s.Version(ctx)
+		if verr != nil {
+			t.Fatal(verr)
+		}
+		if got != want || now != want {
+			t.Fatalf("%s returned version %d, store is at %d; want %d", what, got, now, want)
+		}
+	}
+	_, v, err := s.Create(ctx, mk("a", "https://a.example"))
+	check("Create", v, err, v0+1)
+	_, v, err = s.Update(ctx, "a", mk("a", "https://b.example"))
+	check("Update", v, err, v0+2)
+	_, v, err = s.Update(ctx, "a", mk("Renamed", "https://b.example"))
+	check("Update (rename)", v, err, v0+3)
+	v, err = s.Delete(ctx, "renamed")
+	check("Delete", v, err, v0+4)
+	// A failed write changes nothing and claims no version.
+	if _, v, err := s.Update(ctx, "gone", mk("gone", "https://c.example")); links.ErrorCode(err) != links.NotFound || v != 0 {
+		t.Fatalf("Update of a missing link = %d, %v", v, err)
+	}
+	if now, _ := s.Version(ctx); now != v0+4 {
+		t.Fatalf("a failed write moved the version to %d", now)
 	}
 }
