@@ -18,7 +18,13 @@ import (
 const (
 	maxJSONBody   = 64 << 10
 	maxImportBody = 64 << 20
-	maxPageLimit  = 1000 // links, changes or deletions per page
+	// importBodyTime bounds the arrival of an import's body (64 MiB at
+	// 0.5 MiB/s), in place of HTTP_READ_TIMEOUT; importWriteTime bounds
+	// what follows (the import's transaction and reload take at most 4x
+	// links.DefaultWriteTimeout each).
+	importBodyTime  = 2 * time.Minute
+	importWriteTime = time.Minute
+	maxPageLimit    = 1000 // links, changes or deletions per page
 	// maxQueryLen bounds a search (UI, shortcut, API, directory): a name is
 	// at most 100 bytes, and the LIKE it becomes costs its length times
 	// every stored URL's (SQLite refuses patterns past 50,000 bytes
@@ -457,6 +463,12 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, links.Errorf(links.Unavailable, "another import is running; try again when it is done"))
 		return
 	}
+	// The server's read and write timeouts are for ordinary requests: an
+	// import's body may take longer to arrive, and its answer comes after
+	// the import (bounded on its own, links.Service).
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(importBodyTime))
+	rc.SetWriteDeadline(time.Now().Add(importBodyTime + importWriteTime))
 	// The body (at most 64 MiB) is read first, so that a slow upload never
 	// holds the database's write lock; then each line is validated and
 	// written as it is parsed, inside the one transaction: no slice of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +199,37 @@ func TestImportsOneAtATime(t *testing.T) {
 	}
 	if r := ts.do(t, "POST", "/api/v1/import", `{"name":"after","url":"https://a.example"}`, "Content-Type", "application/x-ndjson"); r.status != 200 {
 		t.Fatalf("an import after the first: %d %s", r.status, r.body)
+	}
+}
+
+// An import's body may take longer to arrive than HTTP_READ_TIMEOUT allows
+// an ordinary request (64 MiB over a slow link), and its answer comes after
+// HTTP_WRITE_TIMEOUT would have cut it off: the import handler extends
+// both deadlines for itself.
+func TestSlowImportBodyOutlastsServerTimeouts(t *testing.T) {
+	ts := newTestServer(t, false)
+	srv := httptest.NewUnstartedServer(ts.Config.Handler)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 6 { // 900 ms in all: three times each timeout
+			fmt.Fprintf(pw, `{"name":"slow%d","url":"https://slow.example/%d"}`+"\n", i, i)
+			time.Sleep(150 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/import", pr)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("slow import: %v (the server's timeouts cut it off)", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"imported":6`) {
+		t.Fatalf("slow import: %d %s, want 200 with 6 imported", resp.StatusCode, b)
 	}
 }
