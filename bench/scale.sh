@@ -7,8 +7,11 @@
 #   and its peak, live heap after a GC, a /metrics scrape's time,
 #   redirect req/s and p99 for Signpost and a bare net/http 302 server in
 #   the same interleaved rounds (wrk -t2 -c50, random names),
-#   API write p99 (PATCH, end to end) while the redirect load runs, at
-#   WRITE_RATE writes/s, and the click flushes' mean and max duration.
+#   API write p99 (PATCH, end to end, at WRITE_RATE writes/s) alone and
+#   while the redirect load runs, the redirect p99 with and without those
+#   writes, the click flushes' mean duration, and the same links imported
+#   through the API into an empty server (API_IMPORT_CHUNK lines per
+#   request, 250000; 0 skips it): time and the server's peak RSS.
 #
 #   bench/scale.sh                                  # SIZES="10000 100000 1000000"
 #   SIZES="10000 100000" DURATION=3s ROUNDS=1 bench/scale.sh   # what CI runs
@@ -54,6 +57,25 @@ wrk_run() { # url -> "req/s p99_ms"
 }
 p99() { sort -n | awk '{ a[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i < 1) i = 1; print a[i] }'; }
 
+# writes port n file seconds max: PATCH random links at WRITE_RATE per
+# second for seconds (0: until max writes), appending "time_total code".
+writes() {
+  local end=$(($(date +%s) + $4)) i=0 name
+  while { [ "$4" = 0 ] || [ "$(date +%s)" -lt "$end" ]; } && [ $i -lt "$5" ]; do
+    name=$(printf 'link-%07d' $(((RANDOM * 32768 + RANDOM) % $2)))
+    curl -so /dev/null -w '%{time_total} %{http_code}\n' -X PATCH -H 'Content-Type: application/merge-patch+json' \
+      -d "{\"description\":\"edited $i\"}" "http://127.0.0.1:$1/api/v1/links/$name" >> "$3"
+    i=$((i + 1))
+    sleep "$(awk -v r="$WRITE_RATE" 'BEGIN { print 1 / r }')"
+  done
+}
+write_p99() { # file: p99 in ms; fails when a write did
+  if awk '$2 != 200 { bad = 1 } END { exit !bad }' "$1"; then
+    echo "scale: writes failed:" >&2; awk '$2 != 200' "$1" | sort | uniq -c | head >&2; exit 1
+  fi
+  awk '{ printf "%.2f\n", $1 * 1000 }' "$1" | p99
+}
+
 bare_port=$(free_port)
 "$work/bare" -addr 127.0.0.1:$bare_port &
 pids+=($!)
@@ -79,22 +101,19 @@ for n in $SIZES; do
   heap=$(awk -v b="$(metric "$port" go_gc_heap_live_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }')
   scrape=$(curl -so /dev/null -w '%{time_total}' "http://127.0.0.1:$port/metrics" | awk '{ printf "%.1f", $1 * 1000 }')
 
+  # API writes alone (nothing else running): WRITES of them at WRITE_RATE
+  # per second, end to end (the answer comes once the index published).
+  : > "$work/writes-alone"
+  writes "$port" "$n" "$work/writes-alone" 0 "${WRITES:-100}"
+  wp99_alone=$(write_p99 "$work/writes-alone")
+
   # Redirects under load, interleaved with the bare server; in the first
-  # round, API writes run alongside at WRITE_RATE per second.
+  # round, API writes run alongside at WRITE_RATE per second (its p99 is
+  # then compared with the other rounds').
   : > "$work/r-sp" ; : > "$work/r-bare" ; : > "$work/writes"
   for r in $(seq 1 "$ROUNDS"); do
     if [ "$r" = 1 ]; then
-      (
-        end=$(($(date +%s) + ${DURATION%s}))
-        i=0
-        while [ "$(date +%s)" -lt "$end" ] && [ $i -lt 10000 ]; do
-          name=$(printf 'link-%07d' $(((RANDOM * 32768 + RANDOM) % n)))
-          curl -so /dev/null -w '%{time_total} %{http_code}\n' -X PATCH -H 'Content-Type: application/merge-patch+json' \
-            -d "{\"description\":\"edited $i\"}" "http://127.0.0.1:$port/api/v1/links/$name" >> "$work/writes"
-          i=$((i + 1))
-          sleep "$(awk -v r="$WRITE_RATE" 'BEGIN { print 1 / r }')"
-        done
-      ) &
+      writes "$port" "$n" "$work/writes" "${DURATION%s}" 10000 &
       writer=$!
     fi
     wrk_run "http://127.0.0.1:$port" >> "$work/r-sp"
@@ -103,10 +122,9 @@ for n in $SIZES; do
   done
   sm=$(cut -d' ' -f1 "$work/r-sp" | median); sp99=$(cut -d' ' -f2 "$work/r-sp" | median)
   bm=$(cut -d' ' -f1 "$work/r-bare" | median); bp99=$(cut -d' ' -f2 "$work/r-bare" | median)
-  if awk '$2 != 200 { bad = 1 } END { exit !bad }' "$work/writes"; then
-    echo "scale: writes failed:" >&2; awk '$2 != 200' "$work/writes" | sort | uniq -c | head >&2; exit 1
-  fi
-  wp99=$(awk '{ printf "%.2f\n", $1 * 1000 }' "$work/writes" | p99)
+  sp99_writes=$(sed -n 1p "$work/r-sp" | cut -d' ' -f2)
+  sp99_quiet=$(sed -n '2,$p' "$work/r-sp" | cut -d' ' -f2 | median)
+  wp99=$(write_p99 "$work/writes")
   # Let one flush run after the load, then read the flush histogram.
   sleep "${CLICK_FLUSH_INTERVAL:-10}" 2>/dev/null || sleep 10
   fsum=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^signpost_click_flush_duration_seconds_sum\{result="ok"\}/ { print $2 }')
@@ -115,8 +133,33 @@ for n in $SIZES; do
   kill "$sp"; wait "$sp" 2>/dev/null || true
 
   printf '%-8s %9s %8.0f %8s %7s %8s %8s %8s %8s %9s %13s %13s %9.3f %11s\n' "$n" "$imp_s" "$((imp_kb / 1024))" "$db_mb" "$ready" "$rss" "$peak" "$heap" "$scrape" \
-    "$sm" "$sp99" "$bm ($bp99)" "$(awk -v s="$sm" -v b="$bm" 'BEGIN { print s / b }')" "$wp99"
-  printf '         flushes: %s, mean %s ms; writes: %s, p99 %s ms (end to end, curl time_total)\n' "${fcnt:-0}" \
-    "$(awk -v s="${fsum:-0}" -v c="${fcnt:-0}" 'BEGIN { if (c > 0) printf "%.1f", s / c * 1000; else print "-" }')" "$(wc -l < "$work/writes")" "$wp99"
+    "$sm" "$sp99" "$bm ($bp99)" "$(awk -v s="$sm" -v b="$bm" 'BEGIN { print s / b }')" "$wp99_alone"
+  printf '         flushes: %s, mean %s ms; writes alone: %s, p99 %s ms; writes under the redirect load: %s, p99 %s ms (end to end, curl time_total); redirect p99 with writes %s ms, without %s ms\n' "${fcnt:-0}" \
+    "$(awk -v s="${fsum:-0}" -v c="${fcnt:-0}" 'BEGIN { if (c > 0) printf "%.1f", s / c * 1000; else print "-" }')" \
+    "$(wc -l < "$work/writes-alone")" "$wp99_alone" "$(wc -l < "$work/writes")" "$wp99" "$sp99_writes" "${sp99_quiet:--}"
+
+  # The same links through the API into an empty server, in chunks under
+  # the 64 MiB body limit (API_IMPORT_CHUNK lines; 0 skips this).
+  chunk=${API_IMPORT_CHUNK:-250000}
+  if [ "$chunk" -gt 0 ]; then
+    rm -f "$db"*
+    split -l "$chunk" -d -a 3 "$work/links-$n.ndjson" "$work/chunk-"
+    port=$(free_port)
+    DATABASE_URL=sqlite:$db HTTP_ADDR=127.0.0.1:$port DEBUG_ADDR=off LOG_LEVEL=warn SHUTDOWN_DELAY=0 "$work/signpost" serve 2>"$work/serve-api-$n.log" &
+    sp=$!
+    pids+=($sp)
+    wait_ready "$port" "$sp" >/dev/null
+    t0=$(date +%s.%N) times=""
+    for f in "$work"/chunk-*; do
+      out=$(curl -s -w ' %{http_code} %{time_total}' --max-time 300 -H 'Content-Type: application/x-ndjson' --data-binary "@$f" "http://127.0.0.1:$port/api/v1/import")
+      case $out in *' 200 '*) ;; *) echo "scale: API import of $f: $out" >&2; exit 1 ;; esac
+      times="$times ${out##* }"
+    done
+    api_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    printf '         API import into an empty server, %s chunks of <= %s lines: %s s (%s), server peak RSS %s MB, RSS after %s MB\n' \
+      "$(ls "$work"/chunk-* | wc -l)" "$chunk" "$api_s" "${times# }" "$(rss_mb "$sp" VmHWM)" "$(rss_mb "$sp" VmRSS)"
+    kill "$sp"; wait "$sp" 2>/dev/null || true
+    rm -f "$work"/chunk-*
+  fi
   rm -f "$db"* "$work/links-$n.ndjson"
 done
