@@ -157,6 +157,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.HistoryRetention > 0 {
 		wg.Go(func() { pruneHistory(bg, st, c.HistoryRetention, pruneInterval, log) })
 	}
+	if c.ClickHistoryDays > 0 {
+		wg.Go(func() { pruneClicks(bg, st, c.ClickHistoryDays, pruneInterval, log) })
+	}
 
 	side, err := ops.StartSideServers(log, "", c.MetricsAddr, metrics.Handler())
 	if err != nil {
