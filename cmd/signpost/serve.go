@@ -132,6 +132,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:    publicMetrics,
 		OnRedirect: metrics.Redirect,
 		PublicURL:  c.PublicURL,
+
+		ClickHistoryDays: c.ClickHistoryDays,
 	})
 	if err != nil {
 		return err

@@ -792,3 +792,29 @@ func apply(l *Link, in Input) error {
 	}
 	return nil
 }
+
+// DailyClicks returns the link name and its clicks on each UTC day from
+// from to to, oldest first, days without clicks as zero. The clicks
+// counted but not yet flushed are on the day of the latest click, as the
+// flush will write them.
+func (s *Service) DailyClicks(ctx context.Context, p Principal, name string, from, to Day) (Link, []DayClicks, error) {
+	if err := s.MayRead(p); err != nil {
+		return Link{}, nil, err
+	}
+	stored, err := s.Store.Get(ctx, Normalize(name))
+	if err != nil {
+		return Link{}, nil, err
+	}
+	days, err := s.Store.DailyClicks(ctx, stored.ID, from, to)
+	if err != nil {
+		return Link{}, nil, err
+	}
+	l := s.Index.WithPending(stored)
+	series := Series(days, from, to)
+	if n := l.Clicks - stored.Clicks; n > 0 {
+		if d := DayOf(l.LastClickedAt); d >= from && d <= to {
+			series[d-from].Clicks = SumClicks(series[d-from].Clicks, n)
+		}
+	}
+	return l, series, nil
+}
