@@ -818,3 +818,27 @@ func (s *Service) DailyClicks(ctx context.Context, p Principal, name string, fro
 	}
 	return l, series, nil
 }
+
+// ImportClicks sets the click totals (and last clicks, see WithClicks)
+// of the stored links that totals name, in one transaction, without new
+// versions or history entries (clicks are not history). Names that no
+// link has are left out: unknown counts them. Only admins may, as for any
+// import of counts (MayImportStats).
+func (s *Service) ImportClicks(ctx context.Context, p Principal, totals map[string]ClickTotal) (applied, unknown int, err error) {
+	if err := s.mayWrite(p); err != nil {
+		return 0, 0, err
+	}
+	if err := s.MayImportStats(p); err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := s.writeCtx(ctx, 4)
+	defer cancel()
+	applied, unknown, err = ImportClicks(WithEdit(ctx, Edit{Actor: p.User, Action: ActionImport}), s.Store, totals)
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.Log != nil {
+		s.Log.Info("click counts imported", "actor", p.User, "action", string(ActionImport), "links", applied, "unknown", unknown)
+	}
+	return applied, unknown, nil
+}

@@ -491,8 +491,11 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-ndjson" {
-		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
+	// NDJSON is links; text/csv is golink's click statistics (its
+	// /.export-stats), which set the totals of links already imported.
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-ndjson" && mt != "text/csv" {
+		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line (or text/csv: golink's /.export-stats, with stats=true)"))
 		return
 	}
 	q, err := strictQuery(r, "stats")
@@ -506,6 +509,10 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 			s.apiErr(w, r, links.Errorf(links.Invalid, "stats must be true or false, not %q", v))
 			return
 		}
+	}
+	if mt == "text/csv" && !stats {
+		s.apiErr(w, r, links.Errorf(links.Invalid, "a text/csv import is golink's click statistics: send it with stats=true (admins only)"))
+		return
 	}
 	if stats { // refused before the body is read
 		if err := s.opt.Links.MayImportStats(principal(r)); err != nil {
@@ -535,6 +542,20 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 			err = links.Wrap(err, links.Invalid, "reading the import body: "+err.Error())
 		}
 		s.apiErr(w, r, err)
+		return
+	}
+	if mt == "text/csv" {
+		totals, err := links.ReadGolinkStats(bytes.NewReader(body))
+		if err != nil {
+			s.apiErr(w, r, err)
+			return
+		}
+		n, unknown, err := s.opt.Links.ImportClicks(r.Context(), principal(r), totals)
+		if err != nil {
+			s.apiErr(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"imported": n, "unknown": unknown})
 		return
 	}
 	// Click counts and times in the file are taken only when an admin
