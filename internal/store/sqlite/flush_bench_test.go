@@ -2,53 +2,21 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 	"github.com/signpost-go/signpost/internal/store/sqlite"
+	"github.com/signpost-go/signpost/internal/store/storetest"
 )
 
-// BenchmarkFlush is one click flush of n dirty links as the flusher
-// writes it (sorted by key, index.FlushBatch links per AddClicks) into a
-// database of n links: the totals and, since the daily counts, each
-// link's day.
-//
 //	go test -run '^$' -bench Flush -benchtime 5x ./internal/store/sqlite/
 func BenchmarkFlush(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			ctx := context.Background()
-			s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			now := time.Now().UTC()
-			ls := make([]links.Link, n)
-			for i := range ls {
-				name := fmt.Sprintf("link%07d", i)
-				ls[i] = links.Link{Name: name, Key: name, URL: "https://example.com/" + name, CreatedAt: now, UpdatedAt: now}
-			}
-			if err := s.Import(ctx, links.All(ls), links.ImportOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			const batch = 1000 // index.FlushBatch
-			cs := make([]links.Click, n)
-			b.ResetTimer()
-			for i := range b.N {
-				at := now.Add(time.Duration(i) * time.Second)
-				for j := range cs {
-					cs[j] = links.Click{Key: ls[j].Key, N: 1, Last: at}
-				}
-				for j := 0; j < n; j += batch {
-					if err := s.AddClicks(ctx, cs[j:min(j+batch, n)]); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		})
-	}
+	storetest.BenchmarkFlush(b, func(b *testing.B) links.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
 }
