@@ -9,7 +9,7 @@ import (
 	"github.com/signpost-go/signpost/internal/store/storetest"
 )
 
-//	scripts/test-postgres.sh run go test -run '^$' -bench Flush -benchtime 5x ./internal/store/postgres/
+// scripts/test-postgres.sh run go test -run '^$' -bench Flush -benchtime 5x ./internal/store/postgres/
 func BenchmarkFlush(b *testing.B) {
 	storetest.BenchmarkFlush(b, func(b *testing.B) links.Store {
 		s, err := Open(context.Background(), pgtest.NewDatabase(b), Options{MaxOpenConns: 4, MaxIdleConns: 4})

@@ -10,7 +10,7 @@ import (
 	"github.com/signpost-go/signpost/internal/store/storetest"
 )
 
-//	go test -run '^$' -bench Flush -benchtime 5x ./internal/store/sqlite/
+// go test -run '^$' -bench Flush -benchtime 5x ./internal/store/sqlite/
 func BenchmarkFlush(b *testing.B) {
 	storetest.BenchmarkFlush(b, func(b *testing.B) links.Store {
 		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
