@@ -206,6 +206,11 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return importErr(err, src, stderr)
 	}
 	fmt.Fprintf(stderr, "imported %d links from %s\n", n, src)
+	if len(totals) > 0 {
+		if err := links.ImportClickDays(ctx, st, totals); err != nil {
+			return fmt.Errorf("the links and their totals are imported, but not golink's days (run the stats import again: %w)", err)
+		}
+	}
 	reportStats(stderr, statsFile, len(counted), len(totals)-len(counted), "got", "of "+src)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,12 @@ func TestCLIImportGolinkStats(t *testing.T) {
 			t.Errorf("%s: created %v, version %d", key, l.CreatedAt, l.Version)
 		}
 	}
+	// And golink's rows become the links' days (1700000000 is 14 Nov 2023).
+	foo, _ := st.Get(context.Background(), "foobar")
+	nov14 := links.DayOf(time.Unix(1700000000, 0))
+	if got, _ := st.DailyClicks(context.Background(), foo.ID, nov14-5, nov14+5); !slices.Equal(got, []links.DayClicks{{Day: nov14, Clicks: 6}}) {
+		t.Errorf("foobar's days: %v", got)
+	}
 	st.Close()
 
 	// Alone, the stats set the totals of the stored links, again (a total,
@@ -92,6 +99,10 @@ func TestCLIImportGolinkStats(t *testing.T) {
 	l, _ := st.Get(context.Background(), "foobar")
 	if l.Clicks != 10 || !l.LastClickedAt.Equal(time.Unix(1700000500, 0).UTC()) || l.Version != 1 {
 		t.Fatalf("foobar after the stats alone: %d clicks, last %v, version %d", l.Clicks, l.LastClickedAt, l.Version)
+	}
+	// Its days are replaced too: a second run changes nothing.
+	if got, _ := st.DailyClicks(context.Background(), l.ID, nov14-5, nov14+5); !slices.Equal(got, []links.DayClicks{{Day: nov14, Clicks: 10}}) {
+		t.Errorf("foobar's days after the stats alone: %v", got)
 	}
 	cs, _ := st.Changes(context.Background(), links.ChangeQuery{LinkID: l.ID})
 	if len(cs) != 1 {

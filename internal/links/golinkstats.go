@@ -2,21 +2,25 @@ package links
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // ClickTotal is what an import of click counts sets on one link: its
-// total and its last click (zero: unknown).
+// total, its last click (zero: unknown) and its clicks per UTC day (days
+// with clicks, oldest first).
 type ClickTotal struct {
 	Clicks int64
 	Last   time.Time
+	Days   []DayClicks
 }
 
 // ReadGolinkStats reads tailscale/golink's click statistics, as its
@@ -25,12 +29,14 @@ type ClickTotal struct {
 // Stats table), into each link's total: the sum of its rows, keyed by
 // Normalize of golink's ID (golink's linkID, path-escaped, lower case,
 // without '-'). golink keeps no time of the last click; the time of the
-// last flush that counted one (to the minute) stands for it. Every bad
+// last flush that counted one (to the minute) stands for it. Each row's
+// clicks also count on the UTC day of its time. Every bad
 // line is reported, as ReadNDJSON does: an Invalid error wrapping a
 // *LineErrors.
 func ReadGolinkStats(r io.Reader) (map[string]ClickTotal, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	out := map[string]ClickTotal{}
+	days := map[string]map[Day]int64{}
 	var bad LineErrors
 	for n := 1; ; n++ {
 		b, _, tooLong, err := readLine(br)
@@ -54,6 +60,13 @@ func ReadGolinkStats(r io.Reader) (map[string]ClickTotal, error) {
 				t.Last = c.Last
 			}
 			out[key] = t
+			if c.Clicks > 0 {
+				if days[key] == nil {
+					days[key] = map[Day]int64{}
+				}
+				d := DayOf(c.Last)
+				days[key][d] = SumClicks(days[key][d], c.Clicks)
+			}
 		}
 		if err != nil { // io.EOF
 			break
@@ -61,6 +74,14 @@ func ReadGolinkStats(r io.Reader) (map[string]ClickTotal, error) {
 	}
 	if bad.Total > 0 {
 		return nil, Wrap(&bad, Invalid, bad.Error())
+	}
+	for key, ds := range days {
+		t := out[key]
+		for d, n := range ds {
+			t.Days = append(t.Days, DayClicks{Day: d, Clicks: n})
+		}
+		slices.SortFunc(t.Days, func(a, b DayClicks) int { return cmp.Compare(a.Day, b.Day) })
+		out[key] = t
 	}
 	return out, nil
 }
@@ -121,5 +142,24 @@ func ImportClicks(ctx context.Context, st Store, totals map[string]ClickTotal) (
 	if err := st.Import(ctx, All(ls), ImportOptions{Stats: true}); err != nil {
 		return 0, 0, err
 	}
-	return len(ls), len(totals) - len(ls), nil
+	return len(ls), len(totals) - len(ls), ImportClickDays(ctx, st, totals)
+}
+
+// ImportClickDays writes the days of totals onto the stored links they
+// name, replacing what those days held (so that a second run changes
+// nothing): the chart of a link moved from golink goes back as far as
+// golink's statistics do, until CLICK_HISTORY_DAYS prunes it. It runs
+// after the import that set the totals, in a transaction of its own.
+func ImportClickDays(ctx context.Context, st Store, totals map[string]ClickTotal) error {
+	var cs []LinkDayClicks
+	err := st.Each(ctx, func(l Link) error {
+		for _, d := range totals[l.Key].Days {
+			cs = append(cs, LinkDayClicks{LinkID: l.ID, DayClicks: d})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return st.SetDailyClicks(ctx, cs)
 }

@@ -2,6 +2,7 @@ package links
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,13 +14,21 @@ func TestReadGolinkStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	day := DayOf(time.Unix(1700000000, 0))
 	want := map[string]ClickTotal{
-		"foobar": {5, time.Unix(1700000060, 0).UTC()}, // IDs in any spelling are one link's
-		"_under": {1, time.Unix(1700000000, 0).UTC()}, // path-escaped, as golink's linkID writes it
-		"zero":   {0, time.Time{}},                    // rows without clicks are no last click
+		"foobar": {5, time.Unix(1700000060, 0).UTC(), []DayClicks{{day, 5}}}, // IDs in any spelling are one link's
+		"_under": {1, time.Unix(1700000000, 0).UTC(), []DayClicks{{day, 1}}}, // path-escaped, as golink's linkID writes it
+		"zero":   {0, time.Time{}, nil},                                      // rows without clicks are no last click, no day
 	}
-	if !maps.Equal(got, want) {
+	if !maps.EqualFunc(got, want, func(a, b ClickTotal) bool {
+		return a.Clicks == b.Clicks && a.Last.Equal(b.Last) && slices.Equal(a.Days, b.Days)
+	}) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Rows go to the UTC day of their time, summed.
+	got, err = ReadGolinkStats(strings.NewReader("a,86399,1\na,86400,2\na,90000,3\na,0,4\n"))
+	if err != nil || !slices.Equal(got["a"].Days, []DayClicks{{0, 5}, {1, 5}}) || got["a"].Clicks != 10 {
+		t.Fatalf("days: %v, %v", got, err)
 	}
 	// Sums saturate rather than overflow.
 	big := "a,1700000000,1000000000000000\na,1700000001,1000000000000000\n"

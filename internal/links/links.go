@@ -94,6 +94,12 @@ type DayClicks struct {
 	Clicks int64
 }
 
+// LinkDayClicks is one day's clicks of the link with ID LinkID.
+type LinkDayClicks struct {
+	LinkID int64
+	DayClicks
+}
+
 // RecentDays is the window of SortRecentClicks; StaleAfter how long a
 // link goes unused before the directory lists it as stale.
 const (
@@ -288,6 +294,10 @@ type Store interface {
 	// DailyClicks returns the link's clicks per day from from to to
 	// (inclusive), oldest first, leaving out days without clicks.
 	DailyClicks(ctx context.Context, linkID int64, from, to Day) ([]DayClicks, error)
+	// SetDailyClicks stores each count as its link's clicks of its day,
+	// replacing what that day had, in one transaction: an import's days
+	// (ImportClicks).
+	SetDailyClicks(ctx context.Context, cs []LinkDayClicks) error
 	// PruneClicks removes the daily counts of days before before, in
 	// bounded batches, and says how many rows went.
 	PruneClicks(ctx context.Context, before Day) (int64, error)

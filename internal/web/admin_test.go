@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 )
@@ -180,5 +182,10 @@ func TestImportGolinkStatsForAdmins(t *testing.T) {
 	r = ts.do(t, "GET", "/api/v1/links/foo-bar", "")
 	if !strings.Contains(r.body, `"clicks":5`) || !strings.Contains(r.body, `"last_clicked_at":"2023-11-14T22:14:20Z"`) || !strings.Contains(r.body, `"version":1`) {
 		t.Fatalf("after the stats import: %s", r.body)
+	}
+	l, _ := ts.store.Get(context.Background(), "foobar")
+	day := links.DayOf(time.Unix(1700000000, 0))
+	if got, _ := ts.store.DailyClicks(context.Background(), l.ID, day-1, day+1); len(got) != 1 || got[0] != (links.DayClicks{Day: day, Clicks: 5}) {
+		t.Fatalf("the stats import's days: %v", got)
 	}
 }

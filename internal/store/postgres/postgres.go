@@ -570,6 +570,10 @@ func (s *Store) DailyClicks(ctx context.Context, linkID int64, from, to links.Da
 	return s.dialect.DailyClicks(ctx, s.db, linkID, from, to)
 }
 
+func (s *Store) SetDailyClicks(ctx context.Context, cs []links.LinkDayClicks) error {
+	return s.dialect.SetDailyClicks(ctx, s.db, cs)
+}
+
 func (s *Store) PruneClicks(ctx context.Context, before links.Day) (int64, error) {
 	return s.dialect.PruneClicks(ctx, s.db, before)
 }

@@ -663,6 +663,10 @@ func (s *Store) DailyClicks(ctx context.Context, linkID int64, from, to links.Da
 	return s.dialect.DailyClicks(ctx, s.rd, linkID, from, to)
 }
 
+func (s *Store) SetDailyClicks(ctx context.Context, cs []links.LinkDayClicks) error {
+	return s.dialect.SetDailyClicks(ctx, s.wr, cs)
+}
+
 func (s *Store) PruneClicks(ctx context.Context, before links.Day) (int64, error) {
 	return s.dialect.PruneClicks(ctx, s.wr, before)
 }

@@ -262,6 +262,39 @@ func (d Dialect) DailyClicks(ctx context.Context, db *sql.DB, linkID int64, from
 	return out, d.Wrap(rows.Err())
 }
 
+// setDailyChunk bounds the rows of one SetDailyClicks statement (three
+// parameters each: SQLite allows 32766, PostgreSQL 65535).
+const setDailyChunk = 1000
+
+// SetDailyClicks writes cs over the days they name, in one transaction.
+func (d Dialect) SetDailyClicks(ctx context.Context, db *sql.DB, cs []links.LinkDayClicks) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return d.Wrap(err)
+	}
+	defer tx.Rollback()
+	for len(cs) > 0 {
+		part := cs[:min(len(cs), setDailyChunk)]
+		cs = cs[len(part):]
+		q := &query{d: d}
+		q.b.WriteString(`INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES `)
+		for i, c := range part {
+			if i > 0 {
+				q.b.WriteString(", ")
+			}
+			q.b.WriteString("(" + q.arg(c.LinkID) + ", " + q.arg(int64(c.Day)) + ", " + q.arg(links.SumClicks(0, c.Clicks)) + ")")
+		}
+		q.b.WriteString(` ON CONFLICT (link_id, day) DO UPDATE SET clicks = excluded.clicks`)
+		if _, err := tx.ExecContext(ctx, q.b.String(), q.args...); err != nil {
+			return d.Wrap(err)
+		}
+	}
+	return d.Wrap(tx.Commit())
+}
+
 // PruneClicks deletes the daily counts of days before before, in batches
 // of pruneBatch rows (by the index on day).
 func (d Dialect) PruneClicks(ctx context.Context, db *sql.DB, before links.Day) (int64, error) {

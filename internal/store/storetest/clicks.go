@@ -24,6 +24,7 @@ func clicksTests() []struct {
 		{"DailyClicks", testDailyClicks},
 		{"DailyClicksLargeBatch", testDailyClicksLargeBatch},
 		{"DailyClicksConcurrent", testDailyClicksConcurrent},
+		{"SetDailyClicks", testSetDailyClicks},
 		{"PruneClicks", testPruneClicks},
 		{"ListByRecentClicks", testListByRecentClicks},
 		{"ListUnused", testListUnused},
@@ -146,6 +147,44 @@ func testDailyClicksConcurrent(t *testing.T, s links.Store) {
 	day := links.DayOf(t0)
 	if got := dailyOf(t, s, hot.ID, day, day); !slices.Equal(got, []links.DayClicks{{Day: day, Clicks: workers * rounds * 2}}) {
 		t.Fatalf("hot's day = %v, want %d", got, workers*rounds*2)
+	}
+}
+
+// An import's days replace what those days held, and leave the others;
+// flushes then add to them as to any day.
+func testSetDailyClicks(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	a := mustCreate(t, s, mk("a", "https://a.example"))
+	day := links.DayOf(t0)
+	if err := s.AddClicks(ctx, []links.Click{{Key: "a", N: 5, Last: t0}, {Key: "a", N: 0, Last: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddClicks(ctx, []links.Click{{Key: "a", N: 2, Last: (day - 1).Time()}}); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]links.LinkDayClicks, 0, 1500) // more than one statement's worth
+	for i := range 1500 {
+		many = append(many, links.LinkDayClicks{LinkID: a.ID, DayClicks: links.DayClicks{Day: day - 2000 + links.Day(i), Clicks: int64(i % 3)}})
+	}
+	many = append(many, links.LinkDayClicks{LinkID: a.ID, DayClicks: links.DayClicks{Day: day, Clicks: 9}})
+	if err := s.SetDailyClicks(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddClicks(ctx, []links.Click{{Key: "a", N: 1, Last: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []links.DayClicks{{Day: day - 1, Clicks: 2}, {Day: day, Clicks: 10}}
+	if got := dailyOf(t, s, a.ID, day-1, day); !slices.Equal(got, want) {
+		t.Fatalf("days = %v, want %v", got, want)
+	}
+	if got := dailyOf(t, s, a.ID, day-2000, day-2000+2); !slices.Equal(got, []links.DayClicks{{Day: day - 2000, Clicks: 0}, {Day: day - 1999, Clicks: 1}, {Day: day - 1998, Clicks: 2}}) {
+		t.Fatalf("imported days = %v", got)
+	}
+	if got := dailyOf(t, s, a.ID, day-2000+1499, day-2000+1499); len(got) != 1 {
+		t.Fatalf("the last chunk's day = %v", got)
+	}
+	if err := s.SetDailyClicks(ctx, nil); err != nil {
+		t.Fatalf("empty SetDailyClicks: %v", err)
 	}
 }
 
