@@ -116,14 +116,25 @@ func createTemp(path string) (*os.File, error) {
 
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var dryRun bool
-	c, rest, err := config.Parse("import", "import [--dry-run] FILE|- [flags]", args, getenv, dbSettings, stdout, func(fs *flag.FlagSet) {
+	var statsFile string
+	c, rest, err := config.Parse("import", "import [--dry-run] [--golink-stats STATS] FILE|- (or --golink-stats STATS alone) [flags]", args, getenv, dbSettings, stdout, func(fs *flag.FlagSet) {
 		fs.BoolVar(&dryRun, "dry-run", false, "show what the import would change (new, updated, unchanged) and write nothing")
+		fs.StringVar(&statsFile, "golink-stats", "", "tailscale/golink's click statistics (what its /.export-stats serves): each link's clicks are summed into its click total; alone, they are set on the links already stored")
 	})
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
+	if len(rest) > 1 || len(rest) == 0 && statsFile == "" {
 		return &config.UsageError{Msg: "import: give one FILE, or - for stdin"}
+	}
+	var totals map[string]links.ClickTotal
+	if statsFile != "" {
+		if totals, err = readGolinkStats(statsFile, stderr); err != nil {
+			return err
+		}
+	}
+	if len(rest) == 0 {
+		return importClicks(ctx, c, totals, statsFile, dryRun, stderr)
 	}
 	var r io.Reader = os.Stdin
 	var size int64
@@ -143,17 +154,30 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	now := time.Now().UTC()
 	bar := newProgress(stderr, size)
+	// The links of the file that the stats name take their totals.
+	counted := map[string]bool{}
+	withClicks := func(l links.Link) links.Link {
+		l, ok := links.WithClicks(l, totals)
+		if ok {
+			counted[l.Key] = true
+		}
+		return l
+	}
 	if dryRun {
 		ls, err := links.ReadNDJSON(r, now, bar.update)
 		bar.done()
 		if err != nil {
 			return importErr(err, src, stderr)
 		}
+		for i := range ls {
+			ls[i] = withClicks(ls[i])
+		}
 		st, err := openStore(ctx, c, nil)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		reportStats(stderr, statsFile, len(counted), len(totals)-len(counted), "would get", "of "+src)
 		return printPlan(ctx, st, ls, src, stdout)
 	}
 	st, err := openStore(ctx, c, nil)
@@ -170,6 +194,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		for l, err := range links.ScanNDJSON(r, now, bar.update) {
 			if err == nil {
 				n++
+				l = withClicks(l)
 			}
 			if !yield(l, err) {
 				return
@@ -181,7 +206,72 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return importErr(err, src, stderr)
 	}
 	fmt.Fprintf(stderr, "imported %d links from %s\n", n, src)
+	if len(totals) > 0 {
+		if err := links.ImportClickDays(ctx, st, totals); err != nil {
+			return fmt.Errorf("the links and their totals are imported, but not golink's days (run the stats import again: %w)", err)
+		}
+	}
+	reportStats(stderr, statsFile, len(counted), len(totals)-len(counted), "got", "of "+src)
 	return nil
+}
+
+// readGolinkStats reads golink's click statistics from path, reporting
+// every bad line as an import does.
+func readGolinkStats(path string, stderr io.Writer) (map[string]links.ClickTotal, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	totals, err := links.ReadGolinkStats(f)
+	if err != nil {
+		return nil, importErr(err, path, stderr)
+	}
+	return totals, nil
+}
+
+// importClicks sets golink's totals on the stored links (--golink-stats
+// without FILE).
+func importClicks(ctx context.Context, c config.Config, totals map[string]links.ClickTotal, src string, dryRun bool, stderr io.Writer) error {
+	st, err := openStore(ctx, c, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if dryRun {
+		known := 0
+		err := st.Each(ctx, func(l links.Link) error {
+			if _, ok := totals[l.Key]; ok {
+				known++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		reportStats(stderr, src, known, len(totals)-known, "would get", "stored")
+		fmt.Fprintln(stderr, "dry run: nothing was written")
+		return nil
+	}
+	ctx = links.WithEdit(ctx, links.Edit{Actor: "signpost import", Action: links.ActionImport, At: time.Now().UTC()})
+	applied, unknown, err := links.ImportClicks(ctx, st, totals)
+	if err != nil {
+		return err
+	}
+	reportStats(stderr, src, applied, unknown, "got", "stored")
+	return nil
+}
+
+// reportStats says what golink's statistics did (or would do).
+func reportStats(w io.Writer, src string, applied, unknown int, verb, among string) {
+	if src == "" {
+		return
+	}
+	fmt.Fprintf(w, "%d links %s their click totals from %s", applied, verb, src)
+	if unknown > 0 {
+		fmt.Fprintf(w, "; %d link IDs in it name no link %s and were left out", unknown, among)
+	}
+	fmt.Fprintln(w)
 }
 
 // importErr reports an import that failed: every bad line on its own

@@ -132,6 +132,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:    publicMetrics,
 		OnRedirect: metrics.Redirect,
 		PublicURL:  c.PublicURL,
+
+		ClickHistoryDays: c.ClickHistoryDays,
 	})
 	if err != nil {
 		return err
@@ -156,6 +158,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if c.HistoryRetention > 0 {
 		wg.Go(func() { pruneHistory(bg, st, c.HistoryRetention, pruneInterval, log) })
+	}
+	if c.ClickHistoryDays > 0 {
+		wg.Go(func() { pruneClicks(bg, st, c.ClickHistoryDays, pruneInterval, log) })
 	}
 
 	side, err := ops.StartSideServers(log, "", c.MetricsAddr, metrics.Handler())

@@ -32,6 +32,7 @@ type Config struct {
 	ClickFlushInterval time.Duration
 	ResyncInterval     time.Duration
 	HistoryRetention   time.Duration // 0: keep every change
+	ClickHistoryDays   int           // daily click counts kept; 0: all
 
 	MetricsAddr     string
 	DebugAddr       string
@@ -51,6 +52,9 @@ type Config struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 }
+
+// MaxClickHistoryDays bounds CLICK_HISTORY_DAYS (about 100 years).
+const MaxClickHistoryDays = 36500
 
 // Setting is one configurable value.
 type Setting struct {
@@ -184,6 +188,16 @@ func Settings() []Setting {
 				}
 				return c.HistoryRetention.String()
 			}},
+		{Env: "CLICK_HISTORY_DAYS", Default: "400", Usage: fmt.Sprintf("how many UTC days of daily click counts are kept, for the link page's chart, /stats and the 30-day sort (0: all; at most %d); older days are removed hourly, totals stay", MaxClickHistoryDays),
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > MaxClickHistoryDays {
+					return fmt.Errorf("must be a whole number of days from 0 (keep all) to %d", MaxClickHistoryDays)
+				}
+				c.ClickHistoryDays = n
+				return nil
+			},
+			get: func(c *Config) string { return strconv.Itoa(c.ClickHistoryDays) }},
 		addr("METRICS_ADDR", "", "serve /metrics on this address instead of HTTP_ADDR (empty or off: on HTTP_ADDR)", func(c *Config) *string { return &c.MetricsAddr }),
 		addr("DEBUG_ADDR", "127.0.0.1:6060", "address of the private pprof server (off: none); never expose it publicly", func(c *Config) *string { return &c.DebugAddr }),
 		{Env: "PYROSCOPE_SERVER", Default: "", Secret: SecretURL, Usage: "Pyroscope server URL for continuous profiling (empty: off)",

@@ -74,6 +74,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{"HISTORY_RETENTION", "10m"},
 		{"HISTORY_RETENTION", "0d"},
 		{"HISTORY_RETENTION", "-5d"},
+		{"CLICK_HISTORY_DAYS", "-1"},
+		{"CLICK_HISTORY_DAYS", "400d"},
+		{"CLICK_HISTORY_DAYS", "36501"},
 	}
 	for _, tt := range tests {
 		_, _, err := Parse("serve", "serve", nil, env(map[string]string{tt.env: tt.val}), nil, nil, nil)
@@ -89,6 +92,19 @@ func TestHistoryRetention(t *testing.T) {
 		c, _, err := Parse("serve", "serve", nil, env(map[string]string{"HISTORY_RETENTION": v}), nil, nil, nil)
 		if err != nil || c.HistoryRetention != want {
 			t.Errorf("HISTORY_RETENTION=%s: %v, %v; want %v", v, c.HistoryRetention, err, want)
+		}
+	}
+}
+
+func TestClickHistoryDays(t *testing.T) {
+	for v, want := range map[string]int{"": 400, "0": 0, "1": 1, "36500": 36500} {
+		e := map[string]string{}
+		if v != "" {
+			e["CLICK_HISTORY_DAYS"] = v
+		}
+		c, _, err := Parse("serve", "serve", nil, env(e), nil, nil, nil)
+		if err != nil || c.ClickHistoryDays != want {
+			t.Errorf("CLICK_HISTORY_DAYS=%q: %v, %v; want %v", v, c.ClickHistoryDays, err, want)
 		}
 	}
 }

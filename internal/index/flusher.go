@@ -59,8 +59,8 @@ func (f *Flusher) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx is done, and keeps the index's
 // click clock current (to the second: last-click times need no more, and
-// a redirect then reads no clock for them). The final flush at shutdown is
-// the caller's (after the HTTP server has stopped counting).
+// a redirect then reads no clock for them; see Tick). The final flush at
+// shutdown is the caller's (after the HTTP server has stopped counting).
 func (f *Flusher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -73,11 +73,27 @@ func (f *Flusher) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case now := <-clock.C:
-			f.Index.Tick(now)
+			f.Tick(ctx, now)
 		case <-t.C:
 			if err := f.Flush(ctx); err != nil && ctx.Err() == nil {
 				f.Log.Warn("click flush failed; counts kept for the next flush", "err", err, "code", links.ErrorCode(err))
 			}
 		}
 	}
+}
+
+// Tick moves the index's click clock to now. The store adds each link's
+// clicks to the UTC day of its latest click, so when now is on another
+// UTC day than the clock, Tick first flushes what was counted on the day
+// that ended: a day's clicks are not carried into the next by a flush
+// interval that spans midnight (at most the clock's second and the
+// flush's own time are). A failed flush keeps its counts, with their
+// times, for the next one.
+func (f *Flusher) Tick(ctx context.Context, now time.Time) {
+	if prev := f.Index.clock.Load(); prev != 0 && links.DayOf(time.UnixMicro(prev)) != links.DayOf(now) {
+		if err := f.Flush(ctx); err != nil && ctx.Err() == nil {
+			f.Log.Warn("click flush at midnight failed; counts kept for the next flush", "err", err, "code", links.ErrorCode(err))
+		}
+	}
+	f.Index.Tick(now)
 }

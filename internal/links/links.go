@@ -32,6 +32,9 @@ type Link struct {
 	LastClickedAt time.Time // zero when never clicked
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// RecentClicks are the clicks of the last RecentDays days; only a
+	// List sorted by SortRecentClicks sets it.
+	RecentClicks int64
 }
 
 // MaxClicks is the largest click count stored: imports refuse more, and
@@ -61,6 +64,68 @@ type Click struct {
 	Key  string
 	N    int64
 	Last time.Time
+}
+
+// Day is a UTC calendar day, counted from 1970-01-01 (day 0): how the
+// daily click counts are keyed.
+type Day int64
+
+// DayOf is the UTC day of t.
+func DayOf(t time.Time) Day {
+	s := t.Unix()
+	d := s / secondsPerDay
+	if s%secondsPerDay < 0 {
+		d--
+	}
+	return Day(d)
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// Time is the start (00:00 UTC) of d.
+func (d Day) Time() time.Time { return time.Unix(int64(d)*secondsPerDay, 0).UTC() }
+
+// String is d as YYYY-MM-DD.
+func (d Day) String() string { return d.Time().Format(time.DateOnly) }
+
+// DayClicks is one day's clicks of one link.
+type DayClicks struct {
+	Day    Day
+	Clicks int64
+}
+
+// LinkDayClicks is one day's clicks of the link with ID LinkID.
+type LinkDayClicks struct {
+	LinkID int64
+	DayClicks
+}
+
+// RecentDays is the window of SortRecentClicks; StaleAfter how long a
+// link goes unused before the directory lists it as stale.
+const (
+	RecentDays = 30
+	StaleAfter = 180 * 24 * time.Hour
+)
+
+// Series returns the clicks of each day from from to to, oldest first,
+// with the days that have none in cs (sorted by day) as zero.
+func Series(cs []DayClicks, from, to Day) []DayClicks {
+	if to < from {
+		return nil
+	}
+	out := make([]DayClicks, 0, to-from+1)
+	i := 0
+	for d := from; d <= to; d++ {
+		for i < len(cs) && cs[i].Day < d {
+			i++
+		}
+		n := int64(0)
+		if i < len(cs) && cs[i].Day == d {
+			n = cs[i].Clicks
+		}
+		out = append(out, DayClicks{Day: d, Clicks: n})
+	}
+	return out
 }
 
 // MergeClicks sums the counts of repeated keys, keeping the latest time,
@@ -93,6 +158,9 @@ const (
 	SortClicks      Sort = "clicks"       // most clicks first
 	SortLastUsed    Sort = "last_used"    // most recently clicked first, never clicked last
 	SortLastChanged Sort = "last_changed" // most recently updated first
+	// SortRecentClicks: most clicks in the RecentDays days up to
+	// ListOptions.Today first (Link.RecentClicks holds the count).
+	SortRecentClicks Sort = "clicks_30d"
 
 	// The names the API first had for two of them.
 	SortPopular = SortClicks
@@ -110,6 +178,8 @@ func ParseSort(s string) (Sort, bool) {
 		return SortLastUsed, true
 	case "last_changed", "recent":
 		return SortLastChanged, true
+	case "clicks_30d":
+		return SortRecentClicks, true
 	}
 	return "", false
 }
@@ -126,7 +196,14 @@ type ListOptions struct {
 	// Owners, when set, selects links owned by any of them (search terms
 	// owner:NAME and owner:me).
 	Owners []string
-	Sort   Sort
+	// UnusedBefore, when set, selects the links nobody clicked since
+	// then: last clicked before it, or never clicked and created before
+	// it (the stale links).
+	UnusedBefore time.Time
+	Sort         Sort
+	// Today is the UTC day SortRecentClicks counts back from (the
+	// caller's clock, so that tests can set it).
+	Today Day
 	// Limit is the maximum number of links; 0 means all.
 	Limit int
 	// After, when set, starts the list right after the link it names in
@@ -138,7 +215,7 @@ type ListOptions struct {
 // link of a page.
 type Cursor struct {
 	Key    string
-	Clicks int64     // SortClicks
+	Clicks int64     // SortClicks, SortRecentClicks
 	At     time.Time // SortLastUsed (zero: never clicked) and SortLastChanged
 }
 
@@ -146,6 +223,8 @@ type Cursor struct {
 func CursorAfter(s Sort, l Link) Cursor {
 	c := Cursor{Key: l.Key, Clicks: l.Clicks}
 	switch s {
+	case SortRecentClicks:
+		c.Clicks = l.RecentClicks
 	case SortLastUsed:
 		c.At = l.LastClickedAt
 	case SortLastChanged:
@@ -208,9 +287,20 @@ type Store interface {
 	// times gets neither.
 	Import(ctx context.Context, ls iter.Seq2[Link, error], opt ImportOptions) error
 	// AddClicks adds each count to its link atomically (clicks = clicks + n,
-	// saturated at MaxClicks) in one transaction (one batch of a flush);
-	// keys that no longer exist are ignored.
+	// saturated at MaxClicks) and to the link's clicks of the UTC day of
+	// its Last (DayOf), in one transaction (one batch of a flush); keys
+	// that no longer exist are ignored.
 	AddClicks(ctx context.Context, cs []Click) error
+	// DailyClicks returns the link's clicks per day from from to to
+	// (inclusive), oldest first, leaving out days without clicks.
+	DailyClicks(ctx context.Context, linkID int64, from, to Day) ([]DayClicks, error)
+	// SetDailyClicks stores each count as its link's clicks of its day,
+	// replacing what that day had, in one transaction: an import's days
+	// (ImportClicks).
+	SetDailyClicks(ctx context.Context, cs []LinkDayClicks) error
+	// PruneClicks removes the daily counts of days before before, in
+	// bounded batches, and says how many rows went.
+	PruneClicks(ctx context.Context, before Day) (int64, error)
 	// Changes lists history entries, oldest first (q.Desc: newest first).
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
 	// Deleted lists the deletions of links that have not come back,

@@ -792,3 +792,53 @@ func apply(l *Link, in Input) error {
 	}
 	return nil
 }
+
+// DailyClicks returns the link name and its clicks on each UTC day from
+// from to to, oldest first, days without clicks as zero. The clicks
+// counted but not yet flushed are on the day of the latest click, as the
+// flush will write them.
+func (s *Service) DailyClicks(ctx context.Context, p Principal, name string, from, to Day) (Link, []DayClicks, error) {
+	if err := s.MayRead(p); err != nil {
+		return Link{}, nil, err
+	}
+	stored, err := s.Store.Get(ctx, Normalize(name))
+	if err != nil {
+		return Link{}, nil, err
+	}
+	days, err := s.Store.DailyClicks(ctx, stored.ID, from, to)
+	if err != nil {
+		return Link{}, nil, err
+	}
+	l := s.Index.WithPending(stored)
+	series := Series(days, from, to)
+	if n := l.Clicks - stored.Clicks; n > 0 {
+		if d := DayOf(l.LastClickedAt); d >= from && d <= to {
+			series[d-from].Clicks = SumClicks(series[d-from].Clicks, n)
+		}
+	}
+	return l, series, nil
+}
+
+// ImportClicks sets the click totals (and last clicks, see WithClicks)
+// of the stored links that totals name, in one transaction, without new
+// versions or history entries (clicks are not history). Names that no
+// link has are left out: unknown counts them. Only admins may, as for any
+// import of counts (MayImportStats).
+func (s *Service) ImportClicks(ctx context.Context, p Principal, totals map[string]ClickTotal) (applied, unknown int, err error) {
+	if err := s.mayWrite(p); err != nil {
+		return 0, 0, err
+	}
+	if err := s.MayImportStats(p); err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := s.writeCtx(ctx, 4)
+	defer cancel()
+	applied, unknown, err = ImportClicks(WithEdit(ctx, Edit{Actor: p.User, Action: ActionImport}), s.Store, totals)
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.Log != nil {
+		s.Log.Info("click counts imported", "actor", p.User, "action", string(ActionImport), "links", applied, "unknown", unknown)
+	}
+	return applied, unknown, nil
+}

@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 )
@@ -150,5 +152,40 @@ func TestRestoreButtonsFollowOwnership(t *testing.T) {
 	}
 	if r := ts.do(t, "GET", "/api/v1/links/gone", ""); r.status != 404 {
 		t.Fatalf("the refused restore brought it back: %d", r.status)
+	}
+}
+
+// golink's click statistics (text/csv, its /.export-stats) set the
+// totals of the links already imported: admins only, with stats=true;
+// bad lines all reported, nothing written.
+func TestImportGolinkStatsForAdmins(t *testing.T) {
+	ts := newProxyServer(t, false)
+	root, bo := as("root@x"), as("bo@x")
+	if r := ts.do(t, "POST", "/api/v1/import", `{"Short":"Foo-Bar","Long":"https://foo.example"}`+"\n"+`{"Short":"docs","Long":"https://docs.example"}`+"\n",
+		append([]string{"Content-Type", "application/x-ndjson"}, root...)...); r.status != 200 {
+		t.Fatalf("links import: %d %s", r.status, r.body)
+	}
+	post := func(query, body string, who []string) response {
+		return ts.do(t, "POST", "/api/v1/import"+query, body, append([]string{"Content-Type", "text/csv"}, who...)...)
+	}
+	csv := "foobar,1700000000,3\nfoobar,1700000060,2\nother,1700000000,7\n"
+	wantError(t, post("", csv, root), 400, links.Invalid, "send it with stats=true")
+	wantError(t, post("?stats=true", csv, bo), 403, links.Forbidden, "only admins may import click counts")
+	wantError(t, post("?stats=true", "foobar,1700000000,3\nfoobar,x,2\nbad\n", root), 400, links.Invalid, "2 bad lines")
+	if r := ts.do(t, "GET", "/api/v1/links/foobar", ""); !strings.Contains(r.body, `"clicks":0`) {
+		t.Fatalf("a refused stats import wrote: %s", r.body)
+	}
+	r := post("?stats=true", csv, root)
+	if r.status != 200 || strings.TrimSpace(r.body) != `{"imported":1,"unknown":1}` {
+		t.Fatalf("stats import: %d %s", r.status, r.body)
+	}
+	r = ts.do(t, "GET", "/api/v1/links/foo-bar", "")
+	if !strings.Contains(r.body, `"clicks":5`) || !strings.Contains(r.body, `"last_clicked_at":"2023-11-14T22:14:20Z"`) || !strings.Contains(r.body, `"version":1`) {
+		t.Fatalf("after the stats import: %s", r.body)
+	}
+	l, _ := ts.store.Get(context.Background(), "foobar")
+	day := links.DayOf(time.Unix(1700000000, 0))
+	if got, _ := ts.store.DailyClicks(context.Background(), l.ID, day-1, day+1); len(got) != 1 || got[0] != (links.DayClicks{Day: day, Clicks: 5}) {
+		t.Fatalf("the stats import's days: %v", got)
 	}
 }

@@ -289,7 +289,7 @@ func decodeMergePatch(w http.ResponseWriter, r *http.Request) (links.Input, erro
 }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
-	q, err := strictQuery(r, "q", "sort", "limit", "cursor", "tag", "owner")
+	q, err := strictQuery(r, "q", "sort", "limit", "cursor", "tag", "owner", "stale")
 	if err != nil {
 		s.apiErr(w, r, err)
 		return
@@ -304,13 +304,78 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request) {
 		s.apiErr(w, r, err)
 		return
 	}
-	out := make([]links.Record, len(pg.Links))
+	out := make([]listRecord, len(pg.Links))
 	for i, l := range pg.Links {
-		out[i] = links.ToRecord(l)
+		out[i].Record = links.ToRecord(l)
+		if req.opt.Sort == links.SortRecentClicks {
+			out[i].RecentClicks = &l.RecentClicks
+		}
 	}
 	body := map[string]any{"links": out, "total": pg.Total}
 	if pg.Next != "" {
 		body["next"] = pg.Next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// listRecord is a link in a list: with sort=clicks_30d, also its clicks
+// of those days.
+type listRecord struct {
+	links.Record
+	RecentClicks *int64 `json:"clicks_30d,omitempty"`
+}
+
+// maxStatsDays bounds a stats series: CLICK_HISTORY_DAYS, or ten years
+// when every day is kept.
+func (s *Server) maxStatsDays() int {
+	if s.opt.ClickHistoryDays > 0 {
+		return s.opt.ClickHistoryDays
+	}
+	return 3660
+}
+
+// statsBody is GET /api/v1/links/{name}/stats: the link's clicks per UTC
+// day, oldest first, every day of the range listed.
+type statsBody struct {
+	Name  string     `json:"name"`
+	Days  int        `json:"days"`
+	From  string     `json:"from"`
+	To    string     `json:"to"`
+	Total int64      `json:"total"`
+	Daily []statsDay `json:"daily"`
+}
+
+type statsDay struct {
+	Day    string `json:"day"`
+	Clicks int64  `json:"clicks"`
+}
+
+func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
+	q, err := strictQuery(r, "days")
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	days := min(chartDays, s.maxStatsDays())
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > s.maxStatsDays() {
+			s.apiErr(w, r, links.Errorf(links.Invalid, "days must be a number from 1 to %d (CLICK_HISTORY_DAYS)", s.maxStatsDays()))
+			return
+		}
+		days = n
+	}
+	to := links.DayOf(s.opt.Now())
+	from := to - links.Day(days) + 1
+	l, series, err := s.opt.Links.DailyClicks(r.Context(), principal(r), r.PathValue("name"), from, to)
+	if err != nil {
+		s.apiErr(w, r, err)
+		return
+	}
+	body := statsBody{Name: l.Name, Days: days, From: from.String(), To: to.String(), Daily: make([]statsDay, len(series))}
+	for i, d := range series {
+		body.Daily[i] = statsDay{Day: d.Day.String(), Clicks: d.Clicks}
+		body.Total = links.SumClicks(body.Total, d.Clicks)
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -432,8 +497,11 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-ndjson" {
-		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line"))
+	// NDJSON is links; text/csv is golink's click statistics (its
+	// /.export-stats), which set the totals of links already imported.
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-ndjson" && mt != "text/csv" {
+		s.apiErr(w, r, links.Errorf(links.UnsupportedMediaType, "import wants Content-Type: application/x-ndjson, one link per line (or text/csv: golink's /.export-stats, with stats=true)"))
 		return
 	}
 	q, err := strictQuery(r, "stats")
@@ -447,6 +515,10 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 			s.apiErr(w, r, links.Errorf(links.Invalid, "stats must be true or false, not %q", v))
 			return
 		}
+	}
+	if mt == "text/csv" && !stats {
+		s.apiErr(w, r, links.Errorf(links.Invalid, "a text/csv import is golink's click statistics: send it with stats=true (admins only)"))
+		return
 	}
 	if stats { // refused before the body is read
 		if err := s.opt.Links.MayImportStats(principal(r)); err != nil {
@@ -482,6 +554,20 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 			err = links.Wrap(err, links.Invalid, "reading the import body: "+err.Error())
 		}
 		s.apiErr(w, r, err)
+		return
+	}
+	if mt == "text/csv" {
+		totals, err := links.ReadGolinkStats(bytes.NewReader(body))
+		if err != nil {
+			s.apiErr(w, r, err)
+			return
+		}
+		n, unknown, err := s.opt.Links.ImportClicks(r.Context(), principal(r), totals)
+		if err != nil {
+			s.apiErr(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"imported": n, "unknown": unknown})
 		return
 	}
 	// Click counts and times in the file are taken only when an admin

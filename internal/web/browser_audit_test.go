@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,10 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/signpost-go/signpost/internal/links"
 )
 
 // The audits every page passes, in a real browser: axe-core (the npm
@@ -210,6 +214,14 @@ func testAuditEveryPage(t *testing.T, b *testBrowser, axeSrc string) {
 		t.Fatalf("patch: %d %s", r.status, r.body)
 	}
 
+	// Clicks on several days: the link page draws its chart.
+	for i, n := range []int64{3, 12, 1, 7} {
+		at := time.Now().Add(-time.Duration(i*9) * 24 * time.Hour)
+		if err := ts.store.AddClicks(context.Background(), []links.Click{{Key: "docs", N: n, Last: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	esc := url.PathEscape
 	edits := 0
 	pages := []auditPage{
@@ -220,6 +232,9 @@ func testAuditEveryPage(t *testing.T, b *testBrowser, axeSrc string) {
 		{name: "directory", path: "/-/links", check: "table.dir"},
 		{name: "directory-filtered", path: "/-/links?tag=infra&sort=clicks", check: "table.dir"},
 		{name: "directory-empty", path: "/-/links?owner=nobody", check: ".empty-state"},
+		{name: "directory-clicks-30d", path: "/-/links?sort=clicks_30d", check: "table.dir"},
+		{name: "directory-stale", path: "/-/links?stale=true", check: ".empty-state"},
+		{name: "link-chart", path: "/-/links/docs", check: "#clicks-chart .chart-bar"},
 		{name: "link-owned-long", path: "/-/links/" + esc(longName) + "?created=1", check: "form.danger"},
 		{name: "link-unowned", path: "/-/links/" + esc(longWords) + "?saved=1", check: "#edit-form"},
 		{name: "link-idn", path: "/-/links/intl", check: ".idn"},

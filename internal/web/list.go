@@ -44,6 +44,7 @@ func strictQuery(r *http.Request, allowed ...string) (url.Values, error) {
 type listing struct {
 	opt    links.ListOptions // filters and sort; Limit and After are the page's
 	search string            // the q parameter as typed
+	stale  bool              // only links unused for links.StaleAfter
 }
 
 // page is one page of a listing.
@@ -54,7 +55,8 @@ type page struct {
 }
 
 // parseListing reads q (text with tag:x and owner:x terms), tag (any
-// number), owner, sort, limit (1–1000, default def) and cursor.
+// number), owner, stale (true: only the links unused for
+// links.StaleAfter), sort, limit (1–1000, default def) and cursor.
 func parseListing(q url.Values, def int) (listing, error) {
 	search, err := searchQuery(q.Get("q"))
 	if err != nil {
@@ -86,7 +88,7 @@ func parseListing(q url.Values, def int) (listing, error) {
 	}
 	sort, ok := links.ParseSort(q.Get("sort"))
 	if !ok {
-		return listing{}, links.Errorf(links.Invalid, "sort must be name, clicks, last_used or last_changed, not %q", q.Get("sort"))
+		return listing{}, links.Errorf(links.Invalid, "sort must be name, clicks, clicks_30d, last_used or last_changed, not %q", q.Get("sort"))
 	}
 	opt.Sort = sort
 	opt.Limit = def
@@ -98,6 +100,13 @@ func parseListing(q url.Values, def int) (listing, error) {
 		opt.Limit = n
 	}
 	l := listing{opt: opt, search: search}
+	if v := q.Get("stale"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return listing{}, links.Errorf(links.Invalid, "stale must be true or false, not %.40q", v)
+		}
+		l.stale = b
+	}
 	if v := q.Get("cursor"); v != "" {
 		c, err := l.decodeCursor(v)
 		if err != nil {
@@ -122,6 +131,9 @@ type cursor struct {
 func (l listing) fingerprint() uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(l.opt.Query + "\x00" + strings.Join(l.opt.Tags, " ") + "\x00" + strings.ToLower(l.opt.Owner)))
+	if l.stale {
+		h.Write([]byte("\x00stale"))
+	}
 	return h.Sum32()
 }
 
@@ -129,7 +141,7 @@ func (l listing) encodeCursor(last links.Link) string {
 	c := links.CursorAfter(l.opt.Sort, last)
 	cc := cursor{Sort: l.opt.Sort, Key: c.Key, Filter: l.fingerprint()}
 	switch l.opt.Sort {
-	case links.SortClicks:
+	case links.SortClicks, links.SortRecentClicks:
 		cc.Clicks = c.Clicks
 	case links.SortLastUsed, links.SortLastChanged:
 		if !c.At.IsZero() {
@@ -163,6 +175,11 @@ func (l listing) decodeCursor(s string) (links.Cursor, error) {
 // listPage reads one page (one link more than asked, to know whether
 // another page follows) and the true total.
 func (s *Server) listPage(ctx context.Context, p links.Principal, l listing) (page, error) {
+	now := s.opt.Now()
+	l.opt.Today = links.DayOf(now)
+	if l.stale {
+		l.opt.UnusedBefore = now.Add(-links.StaleAfter)
+	}
 	opt := l.opt
 	opt.Limit++
 	ls, err := s.opt.Links.List(ctx, p, opt)

@@ -44,6 +44,9 @@ type Options struct {
 	// trailing slash), used where a page names the service; empty: derived
 	// from each request's Host.
 	PublicURL string
+	// ClickHistoryDays is CLICK_HISTORY_DAYS: the longest stats series
+	// (0: all days are kept).
+	ClickHistoryDays int
 }
 
 // Server serves the public HTTP surface.

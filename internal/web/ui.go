@@ -319,6 +319,12 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 			data["Failure"] = f
 		}
 	}
+	// The chart is extra: a page without it beats no page.
+	if c, err := s.linkChart(r, l.Key); err == nil {
+		data["Chart"] = c
+	} else {
+		s.logErr(r, err)
+	}
 	s.render(w, r, http.StatusOK, "link", data)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/signpost-go/signpost/internal/links"
 )
@@ -256,11 +257,14 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	for _, t := range q["tag"] {
 		base.Add("tag", t)
 	}
+	if l.stale {
+		base.Set("stale", "true")
+	}
 	var sorts []sortOption
 	for _, o := range []struct {
 		s     links.Sort
 		label string
-	}{{links.SortName, "name"}, {links.SortClicks, "clicks"}, {links.SortLastUsed, "last used"}, {links.SortLastChanged, "last changed"}} {
+	}{{links.SortName, "name"}, {links.SortClicks, "clicks"}, {links.SortRecentClicks, "clicks in 30 days"}, {links.SortLastUsed, "last used"}, {links.SortLastChanged, "last changed"}} {
 		v := url.Values{}
 		for k, vs := range base {
 			v[k] = vs
@@ -269,7 +273,8 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		sorts = append(sorts, sortOption{Label: o.label, URL: "/-/links?" + v.Encode(), Current: o.s == l.opt.Sort})
 	}
 	data := map[string]any{"Page": pg, "Sorts": sorts, "Search": l.search, "Tags": l.opt.Tags, "Owner": l.opt.Owner,
-		"Sort": string(l.opt.Sort), "Query": l.search}
+		"Sort": string(l.opt.Sort), "Query": l.search, "Stale": l.stale, "Recent": l.opt.Sort == links.SortRecentClicks,
+		"StaleDays": int(links.StaleAfter / (24 * time.Hour))}
 	if pg.Next != "" {
 		base.Set("sort", string(l.opt.Sort))
 		base.Set("cursor", pg.Next)

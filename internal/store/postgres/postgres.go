@@ -537,27 +537,43 @@ func insertChanges(ctx context.Context, tx *sql.Tx, cs []links.Change) error {
 // AddClicks adds every count in one statement (one transaction, one batch
 // of a flush): an atomic increment
 // (clicks = clicks + n), never read-modify-write, so flushes from any
-// number of replicas add up. Rows are locked in key order, so two replicas
+// number of replicas add up, and the same to each link's day, by the
+// update's RETURNING. Rows are locked in key order, so two replicas
 // flushing overlapping sets at once wait for each other instead of
-// deadlocking.
+// deadlocking (a link's day row is written only under its link's lock).
 func (s *Store) AddClicks(ctx context.Context, cs []links.Click) error {
 	cs = links.MergeClicks(cs)
 	if len(cs) == 0 {
 		return nil
 	}
 	slices.SortFunc(cs, func(a, b links.Click) int { return cmp.Compare(a.Key, b.Key) })
-	keys, ns, ats := make([]string, len(cs)), make([]int64, len(cs)), make([]time.Time, len(cs))
+	keys, ns, ats, days := make([]string, len(cs)), make([]int64, len(cs)), make([]time.Time, len(cs)), make([]int64, len(cs))
 	for i, c := range cs {
-		keys[i], ns[i], ats[i] = c.Key, c.N, c.Last
+		keys[i], ns[i], ats[i], days[i] = c.Key, c.N, c.Last, int64(links.DayOf(c.Last))
 	}
 	_, err := s.db.ExecContext(ctx, `
 		WITH v AS (
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS v(key, n, at)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::integer[]) AS v(key, n, at, day)
 		), locked AS (
 			SELECT links.key FROM links JOIN v ON links.key = v.key ORDER BY links.key FOR UPDATE OF links
+		), counted AS (
+			UPDATE links SET clicks = `+sqlstore.SaturatedClicks+`, last_clicked_at = greatest(links.last_clicked_at, v.at)
+			FROM v, locked WHERE links.key = v.key AND locked.key = v.key
+			RETURNING links.id, v.day, v.n
 		)
-		UPDATE links SET clicks = `+sqlstore.SaturatedClicks+`, last_clicked_at = greatest(links.last_clicked_at, v.at)
-		FROM v, locked WHERE links.key = v.key AND locked.key = v.key`,
-		keys, ns, ats)
+		INSERT INTO link_clicks_daily (link_id, day, clicks) SELECT id, day, n FROM counted`+sqlstore.DailyUpsert,
+		keys, ns, ats, days)
 	return wrap(err)
+}
+
+func (s *Store) DailyClicks(ctx context.Context, linkID int64, from, to links.Day) ([]links.DayClicks, error) {
+	return s.dialect.DailyClicks(ctx, s.db, linkID, from, to)
+}
+
+func (s *Store) SetDailyClicks(ctx context.Context, cs []links.LinkDayClicks) error {
+	return s.dialect.SetDailyClicks(ctx, s.db, cs)
+}
+
+func (s *Store) PruneClicks(ctx context.Context, before links.Day) (int64, error) {
+	return s.dialect.PruneClicks(ctx, s.db, before)
 }

@@ -30,6 +30,12 @@ const ChangeColumns = `seq, link_id, version, action, actor, at, key, name, old_
 // fail the whole flush), and brings a count above the maximum back to it.
 var SaturatedClicks = fmt.Sprintf(`CASE WHEN v.n >= %[1]d - links.clicks THEN %[1]d ELSE links.clicks + v.n END`, links.MaxClicks)
 
+// DailyUpsert is the end of the click flush's insert into
+// link_clicks_daily: a day that has a row adds to it, saturated like
+// SaturatedClicks.
+var DailyUpsert = fmt.Sprintf(` ON CONFLICT (link_id, day) DO UPDATE SET clicks =
+	CASE WHEN excluded.clicks >= %[1]d - link_clicks_daily.clicks THEN %[1]d ELSE link_clicks_daily.clicks + excluded.clicks END`, links.MaxClicks)
+
 // Imported is what an import stores for l over the stored link before:
 // l, except that without opt.Stats the link keeps its clicks, last click
 // and creation time.
@@ -140,8 +146,14 @@ func (q *query) where(opt links.ListOptions, page bool) {
 		}
 		conds = append(conds, `owner IN (`+strings.Join(in, ", ")+`)`)
 	}
+	if !opt.UnusedBefore.IsZero() {
+		t := q.d.Time(opt.UnusedBefore)
+		conds = append(conds, `(last_clicked_at < `+q.arg(t)+` OR (last_clicked_at IS NULL AND created_at < `+q.arg(t)+`))`)
+	}
 	if c := opt.After; page && c != nil {
 		switch opt.Sort {
+		case links.SortRecentClicks:
+			conds = append(conds, `(`+recentCol+` < `+q.arg(c.Clicks)+` OR (`+recentCol+` = `+q.arg(c.Clicks)+` AND key > `+q.arg(c.Key)+`))`)
 		case links.SortClicks:
 			n := q.arg(c.Clicks)
 			conds = append(conds, `(clicks < `+n+` OR (clicks = `+q.arg(c.Clicks)+` AND key > `+q.arg(c.Key)+`))`)
@@ -173,9 +185,19 @@ func (q *query) timeCol(s links.Sort) string {
 // filters by tags and owners; one page in the sort's order after opt.After.
 func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([]links.Link, error) {
 	q := &query{d: d}
-	q.b.WriteString(`SELECT ` + Columns + ` FROM links`)
+	recent := opt.Sort == links.SortRecentClicks
+	if recent {
+		// The window's sums, of the days' rows only (the index by day):
+		// a page costs the clicked links of 30 days, not every link's.
+		q.b.WriteString(`SELECT ` + Columns + `, ` + recentCol + ` FROM links LEFT JOIN (SELECT link_id, CAST(sum(clicks) AS BIGINT) AS n FROM link_clicks_daily WHERE day > ` +
+			q.arg(int64(opt.Today-links.RecentDays)) + ` AND day <= ` + q.arg(int64(opt.Today)) + ` GROUP BY link_id) recent ON recent.link_id = links.id`)
+	} else {
+		q.b.WriteString(`SELECT ` + Columns + ` FROM links`)
+	}
 	q.where(opt, true)
 	switch opt.Sort {
+	case links.SortRecentClicks:
+		q.b.WriteString(` ORDER BY ` + recentCol + ` DESC, key`)
 	case links.SortClicks:
 		q.b.WriteString(` ORDER BY clicks DESC, key`)
 	case links.SortLastUsed, links.SortLastChanged:
@@ -187,11 +209,99 @@ func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([
 		fmt.Fprintf(&q.b, " LIMIT %d", opt.Limit)
 	}
 	var out []links.Link
-	err := d.each(ctx, db, q.b.String(), q.args, func(l links.Link) error {
+	scan := d.Scan
+	if recent {
+		scan = func(r Scanner) (links.Link, error) {
+			var n int64
+			l, err := d.Scan(withDest{r, &n})
+			l.RecentClicks = n
+			return l, err
+		}
+	}
+	err := d.with(scan).each(ctx, db, q.b.String(), q.args, func(l links.Link) error {
 		out = append(out, l)
 		return nil
 	})
 	return out, err
+}
+
+// recentCol is a link's clicks in SortRecentClicks' window.
+const recentCol = `coalesce(recent.n, 0)`
+
+// withDest scans one more column, after a link's.
+type withDest struct {
+	Scanner
+	extra any
+}
+
+func (w withDest) Scan(dest ...any) error { return w.Scanner.Scan(append(dest, w.extra)...) }
+
+func (d Dialect) with(scan func(Scanner) (links.Link, error)) Dialect {
+	d.Scan = scan
+	return d
+}
+
+// DailyClicks returns a link's days with clicks from from to to.
+func (d Dialect) DailyClicks(ctx context.Context, db *sql.DB, linkID int64, from, to links.Day) ([]links.DayClicks, error) {
+	q := &query{d: d}
+	q.b.WriteString(`SELECT day, clicks FROM link_clicks_daily WHERE link_id = ` + q.arg(linkID) +
+		` AND day >= ` + q.arg(int64(from)) + ` AND day <= ` + q.arg(int64(to)) + ` ORDER BY day`)
+	rows, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, d.Wrap(err)
+	}
+	defer rows.Close()
+	var out []links.DayClicks
+	for rows.Next() {
+		var c links.DayClicks
+		if err := rows.Scan(&c.Day, &c.Clicks); err != nil {
+			return nil, d.Wrap(err)
+		}
+		out = append(out, c)
+	}
+	return out, d.Wrap(rows.Err())
+}
+
+// setDailyChunk bounds the rows of one SetDailyClicks statement (three
+// parameters each: SQLite allows 32766, PostgreSQL 65535).
+const setDailyChunk = 1000
+
+// SetDailyClicks writes cs over the days they name, in one transaction.
+func (d Dialect) SetDailyClicks(ctx context.Context, db *sql.DB, cs []links.LinkDayClicks) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return d.Wrap(err)
+	}
+	defer tx.Rollback()
+	for len(cs) > 0 {
+		part := cs[:min(len(cs), setDailyChunk)]
+		cs = cs[len(part):]
+		q := &query{d: d}
+		q.b.WriteString(`INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES `)
+		for i, c := range part {
+			if i > 0 {
+				q.b.WriteString(", ")
+			}
+			q.b.WriteString("(" + q.arg(c.LinkID) + ", " + q.arg(int64(c.Day)) + ", " + q.arg(links.SumClicks(0, c.Clicks)) + ")")
+		}
+		q.b.WriteString(` ON CONFLICT (link_id, day) DO UPDATE SET clicks = excluded.clicks`)
+		if _, err := tx.ExecContext(ctx, q.b.String(), q.args...); err != nil {
+			return d.Wrap(err)
+		}
+	}
+	return d.Wrap(tx.Commit())
+}
+
+// PruneClicks deletes the daily counts of days before before, in batches
+// of pruneBatch rows (by the index on day).
+func (d Dialect) PruneClicks(ctx context.Context, db *sql.DB, before links.Day) (int64, error) {
+	return d.prune(ctx, db, func(q *query) {
+		fmt.Fprintf(&q.b, `DELETE FROM link_clicks_daily WHERE (link_id, day) IN (SELECT link_id, day FROM link_clicks_daily WHERE day < %s ORDER BY day LIMIT %d)`,
+			q.arg(int64(before)), pruneBatch)
+	})
 }
 
 // Count counts the links List would return, without paging.
@@ -484,11 +594,19 @@ const pruneBatch, pruneBatches = 1000, 100
 
 // PruneHistory deletes history entries older than before, in batches.
 func (d Dialect) PruneHistory(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+	return d.prune(ctx, db, func(q *query) {
+		q.b.WriteString(`DELETE FROM link_history WHERE seq IN (SELECT seq FROM link_history WHERE at < ` + q.arg(d.Time(before)))
+		fmt.Fprintf(&q.b, ` ORDER BY seq LIMIT %d)`, pruneBatch)
+	})
+}
+
+// prune runs the DELETE of at most pruneBatch rows that build writes
+// until it deletes fewer, at most pruneBatches times.
+func (d Dialect) prune(ctx context.Context, db *sql.DB, build func(*query)) (int64, error) {
 	var total int64
 	for range pruneBatches {
 		q := &query{d: d}
-		q.b.WriteString(`DELETE FROM link_history WHERE seq IN (SELECT seq FROM link_history WHERE at < ` + q.arg(d.Time(before)))
-		fmt.Fprintf(&q.b, ` ORDER BY seq LIMIT %d)`, pruneBatch)
+		build(q)
 		res, err := db.ExecContext(ctx, q.b.String(), q.args...)
 		if err != nil {
 			return total, d.Wrap(err)

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"Tags", testTags},
 		{"ListPagesAndCounts", testListPages},
 	}
+	tests = append(tests, clicksTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
