@@ -260,7 +260,7 @@ func TestBearerTokens(t *testing.T) {
 		}{
 			{"valid", []string{"Bearer " + tok.Secret}, true},
 			{"scheme in any case", []string{"bearer " + tok.Secret}, true},
-			{"wrong secret", []string{"Bearer " + tok.Secret[:len(tok.Secret)-1] + "A"}, false},
+			{"wrong secret", []string{"Bearer " + wrongLast(tok.Secret)}, false},
 			{"not bearer", []string{"Basic dXNlcjpwYXNz"}, false},
 			{"empty", []string{"Bearer "}, false},
 			{"two headers", []string{"Bearer " + tok.Secret, "Bearer " + tok.Secret}, false},
@@ -288,4 +288,14 @@ func TestBearerTokens(t *testing.T) {
 			})
 		}
 	}
+}
+
+// wrongLast is secret with its last character changed (to A, or to B when
+// it already is an A).
+func wrongLast(secret string) string {
+	last := "A"
+	if strings.HasSuffix(secret, "A") {
+		last = "B"
+	}
+	return secret[:len(secret)-1] + last
 }
