@@ -167,7 +167,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	ctx = links.WithEdit(ctx, links.Edit{Actor: "signpost import", Action: links.ActionImport, At: now})
 	n := 0
 	err = st.Import(ctx, func(yield func(links.Link, error) bool) {
-		for l, err := range links.ScanNDJSON(r, now, bar.update) {
+		for l, err := range links.ScanNDJSONWith(r, now, bar.update, links.LookupAliases(ctx, st)) {
 			if err == nil {
 				n++
 			}

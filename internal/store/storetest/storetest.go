@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func testCreateGet(t *testing.T, s links.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != got {
+	if !reflect.DeepEqual(again, got) {
 		t.Fatalf("Get = %+v, want %+v", again, got)
 	}
 }
