@@ -55,6 +55,12 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"PruneHistory", testPruneHistory},
 		{"Tags", testTags},
 		{"ListPagesAndCounts", testListPages},
+
+		// Aliases.
+		{"Aliases", testAliases},
+		{"AliasRefusals", testAliasRefusals},
+		{"AliasHistory", testAliasHistory},
+		{"ImportAliases", testImportAliases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
