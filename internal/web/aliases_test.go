@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -216,4 +218,28 @@ func TestFormAliases(t *testing.T) {
 		t.Fatalf("end alias by form: %d %s", r.status, r.body)
 	}
 	wantLocation(t, ts, "/k8s", "https://own.example")
+}
+
+// A redirect through an alias costs what one through its target does: the
+// same single lookup in the index, no more allocations.
+func TestAliasRedirectAllocatesAsItsTarget(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "kubernetes", "https://k8s.example/docs")
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"k8s","alias_of":"kubernetes"}`); r.status != 201 {
+		t.Fatal(r.body)
+	}
+	allocs := func(path string) float64 {
+		req := httptest.NewRequest("GET", path, nil)
+		w := &discard{h: http.Header{}}
+		return testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			ts.Config.Handler.ServeHTTP(w, req)
+			if w.code != http.StatusFound {
+				t.Fatalf("GET %s: %d", path, w.code)
+			}
+		})
+	}
+	if target, alias := allocs("/kubernetes/a/b?x=1"), allocs("/k8s/a/b?x=1"); alias > target {
+		t.Fatalf("a redirect through an alias allocates %v times, through its target %v", alias, target)
+	}
 }
