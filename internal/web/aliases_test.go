@@ -243,3 +243,27 @@ func TestAliasRedirectAllocatesAsItsTarget(t *testing.T) {
 		t.Fatalf("a redirect through an alias allocates %v times, through its target %v", alias, target)
 	}
 }
+
+// Ownership applies to aliases as to any link: anyone who may create links
+// may make an alias of anyone's link (it changes nothing of the target),
+// only its owners may change the alias, and the target's owner cannot
+// delete it while aliases lead to it (the 409 names them). The alias a
+// rename leaves belongs to the link's owner.
+func TestAliasOwnership(t *testing.T) {
+	ts := newProxyServer(t, false)
+	ann, bob := as("ann@x"), as("bob@x")
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"docs","url":"https://docs.example"}`, ann...); r.status != 201 {
+		t.Fatal(r.body)
+	}
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"d","alias_of":"docs"}`, bob...); r.status != 201 || record(t, r).Owner != "bob@x" {
+		t.Fatalf("bob's alias of ann's link: %d %s", r.status, r.body)
+	}
+	wantError(t, ts.do(t, "PATCH", "/api/v1/links/d", `{"alias_of":"nowhere"}`, ann...), 403, links.Forbidden, "bob@x")
+	wantError(t, ts.do(t, "DELETE", "/api/v1/links/docs", "", ann...), 409, links.Conflict, "go/docs has aliases (go/d)")
+	if r := ts.do(t, "PATCH", "/api/v1/links/docs", `{"name":"handbook","leave_alias":true}`, ann...); r.status != 200 {
+		t.Fatalf("ann renames: %d %s", r.status, r.body)
+	}
+	if rec := record(t, ts.do(t, "GET", "/api/v1/links/docs", "", ann...)); rec.AliasOf != "handbook" || rec.Owner != "ann@x" {
+		t.Fatalf("the alias left by the rename = %+v", rec)
+	}
+}
