@@ -144,16 +144,20 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	now := time.Now().UTC()
 	bar := newProgress(stderr, size)
 	if dryRun {
-		ls, err := links.ReadNDJSON(r, now, bar.update)
-		bar.done()
-		if err != nil {
-			return importErr(err, src, stderr)
-		}
 		st, err := openStore(ctx, c, nil)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		var ls []links.Link
+		for l, err := range links.ScanNDJSONWith(r, now, bar.update, links.LookupAliases(ctx, st)) {
+			if err != nil {
+				bar.done()
+				return importErr(err, src, stderr)
+			}
+			ls = append(ls, l)
+		}
+		bar.done()
 		return printPlan(ctx, st, ls, src, stdout)
 	}
 	st, err := openStore(ctx, c, nil)
@@ -209,7 +213,11 @@ func printPlan(ctx context.Context, st links.Store, ls []links.Link, src string,
 	}
 	w := bufio.NewWriter(stdout)
 	for _, l := range p.New {
-		fmt.Fprintf(w, "new      %s → %s\n", l.Name, l.URL)
+		target := l.URL
+		if l.IsAlias() {
+			target = "alias of go/" + l.AliasOf
+		}
+		fmt.Fprintf(w, "new      %s → %s\n", l.Name, target)
 	}
 	for _, u := range p.Updated {
 		fmt.Fprintf(w, "updated  %s: %s\n", u.Link.Name, strings.Join(u.Fields, ", "))

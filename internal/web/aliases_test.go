@@ -182,6 +182,14 @@ func TestFormAliases(t *testing.T) {
 		t.Fatalf("create alias by form: %d %s", r.status, r.body)
 	}
 	wantLocation(t, ts, "/k8s/pods", "https://k8s.example/pods")
+	for path, want := range map[string]string{
+		"/-/links": "alias of go/kubernetes", "/-/": "alias of go/kubernetes",
+		"/-/links/k8s/history": `<th scope="row">alias of</th><td class="old"></td><td class="new">kubernetes</td>`,
+	} {
+		if body := ts.do(t, "GET", path, "").body; !strings.Contains(body, want) {
+			t.Errorf("%s does not show the alias as one (%s)", path, want)
+		}
+	}
 	page := ts.do(t, "GET", "/-/links/k8s", "")
 	els := byID(t, page.body)
 	if els["alias-of"].text != "go/kubernetes" || els["f-alias_of"].attrs["value"] != "kubernetes" {
