@@ -275,3 +275,39 @@ func TestAliasOwnership(t *testing.T) {
 		t.Fatalf("the alias left by the rename = %+v", rec)
 	}
 }
+
+// Restoring a version puts back its alias_of like any value: a deleted
+// alias comes back as an alias, and a link goes back to before it was one.
+func TestRestoreAliases(t *testing.T) {
+	ts := newTestServer(t, false)
+	ts.create(t, "kubernetes", "https://k8s.example")
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"k8s","alias_of":"kubernetes"}`); r.status != 201 {
+		t.Fatal(r.body)
+	}
+	if r := ts.do(t, "DELETE", "/api/v1/links/k8s", ""); r.status != 204 {
+		t.Fatal(r.body)
+	}
+	if rec := record(t, ts.do(t, "POST", "/api/v1/links/k8s/restore", `{"version":1}`)); rec.AliasOf != "kubernetes" {
+		t.Fatalf("restored alias = %+v", rec)
+	}
+	wantLocation(t, ts, "/k8s/x", "https://k8s.example/x")
+	if r := ts.do(t, "PATCH", "/api/v1/links/k8s", `{"url":"https://own.example"}`); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if rec := record(t, ts.do(t, "POST", "/api/v1/links/k8s/restore", `{"version":1}`)); rec.AliasOf != "kubernetes" || rec.URL != "" {
+		t.Fatalf("version 1 restored = %+v", rec)
+	}
+	wantLocation(t, ts, "/k8s", "https://k8s.example")
+	// A version that cannot come back says why: its target is gone.
+	ts.create(t, "gone", "https://gone.example")
+	if r := ts.do(t, "PATCH", "/api/v1/links/k8s", `{"alias_of":"gone"}`); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if r := ts.do(t, "PATCH", "/api/v1/links/k8s", `{"alias_of":"kubernetes"}`); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if r := ts.do(t, "DELETE", "/api/v1/links/gone", ""); r.status != 204 {
+		t.Fatal(r.body)
+	}
+	wantError(t, ts.do(t, "POST", "/api/v1/links/k8s/restore", `{"version":6}`), 400, links.Invalid, "there is no go/gone")
+}
