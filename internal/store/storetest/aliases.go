@@ -234,3 +234,40 @@ func testImportAliases(t *testing.T, s links.Store) {
 		t.Fatalf("refused import changed go/late: %+v", got)
 	}
 }
+
+// Two writers that would make a chain between them (x an alias of y, y
+// one of x) never both win: the check is in each writing transaction, with
+// the target locked (SQLite: one writer; PostgreSQL: the target's row, and
+// the foreign key's lock on it; the loser may see a deadlock, a 503 to
+// retry, which then refuses). Few rounds: each PostgreSQL deadlock costs
+// its deadlock_timeout (1 s).
+func testAliasRace(t *testing.T, s links.Store) {
+	ctx := context.Background()
+	for round := range 5 {
+		x, y := fmt.Sprintf("x%d", round), fmt.Sprintf("y%d", round)
+		mustCreate(t, s, mk(x, "https://x.example"))
+		mustCreate(t, s, mk(y, "https://y.example"))
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, p := range [][2]string{{x, y}, {y, x}} {
+			go func() {
+				<-start
+				l := alias(p[0], p[1])
+				l.UpdatedAt = t0.Add(1)
+				_, _, err := s.Update(ctx, p[0], l)
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 2 {
+			if err := <-errs; err != nil {
+				if c := links.ErrorCode(err); c != links.Invalid && c != links.Unavailable {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+		}
+		if gx, gy := mustGet(t, s, x), mustGet(t, s, y); gx.IsAlias() && gy.IsAlias() {
+			t.Fatalf("round %d: both won: %s -> %s, %s -> %s", round, x, gx.AliasOf, y, gy.AliasOf)
+		}
+	}
+}

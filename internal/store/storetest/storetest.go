@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"AliasRefusals", testAliasRefusals},
 		{"AliasHistory", testAliasHistory},
 		{"ImportAliases", testImportAliases},
+		{"AliasRace", testAliasRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
