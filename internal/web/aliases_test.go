@@ -219,6 +219,18 @@ func TestFormAliases(t *testing.T) {
 	if r := ts.do(t, "GET", "/kube", ""); r.status != 404 {
 		t.Fatalf("GET /kube after a rename with the box unticked = %d", r.status)
 	}
+	// A refused save shows the box as it was sent.
+	rev = strings.Trim(ts.do(t, "GET", "/api/v1/links/kubey", "").header.Get("ETag"), `"`)
+	for _, ticked := range []bool{false, true} {
+		v := url.Values{"name": {"kubey2"}, "url": {"ftp://bad.example"}, "alias_of": {""}, "owner": {""}, "version": {rev}}
+		if ticked {
+			v.Set("leave_alias", "on")
+		}
+		r := post("/-/links/kubey", v)
+		if _, checked := byID(t, r.body)["f-leave_alias"].attrs["checked"]; r.status != 400 || checked != ticked {
+			t.Fatalf("refused save with the box ticked=%v: %d, shown ticked=%v", ticked, r.status, checked)
+		}
+	}
 	// Ending an alias in its edit form: a URL and no alias_of.
 	rev = strings.Trim(ts.do(t, "GET", "/api/v1/links/k8s", "").header.Get("ETag"), `"`)
 	if r := post("/-/links/k8s", url.Values{"name": {"k8s"}, "url": {"https://own.example"}, "alias_of": {""},

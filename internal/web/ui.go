@@ -228,13 +228,17 @@ func (s *Server) needSignIn(w http.ResponseWriter, r *http.Request, ret string) 
 
 // formValues is what a link form shows. Version is the ETag value of the
 // link the edit form was loaded with: the save is conditional on it.
-// OldName is the name of the link the edit form was loaded with (for the
-// leave-an-alias checkbox).
-type formValues struct{ Name, URL, AliasOf, Description, Owner, Tags, Version, OldName string }
+// OldName is the name of the link the edit form was loaded with, and
+// LeaveAlias its leave-an-alias box (ticked when loaded; as sent when the
+// form comes back refused).
+type formValues struct {
+	Name, URL, AliasOf, Description, Owner, Tags, Version, OldName string
+	LeaveAlias                                                     bool
+}
 
 func formOf(l links.Link) formValues {
 	return formValues{Name: l.Name, URL: l.URL, AliasOf: l.AliasOf, Description: l.Description, Owner: l.Owner,
-		Tags: l.Tags, Version: l.Rev().String(), OldName: l.Name}
+		Tags: l.Tags, Version: l.Rev().String(), OldName: l.Name, LeaveAlias: true}
 }
 
 // readForm reads a link form of at most maxJSONBody bytes.
@@ -266,6 +270,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 	// A checkbox is sent only when ticked; the edit form's is ticked
 	// unless its user unticked it.
 	in.LeaveAlias = r.PostFormValue("leave_alias") != ""
+	f.LeaveAlias = in.LeaveAlias
 	if _, ok := r.PostForm["tags"]; ok {
 		tags := []string{f.Tags}
 		in.Tags = &tags
