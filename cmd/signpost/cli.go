@@ -164,19 +164,20 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return l
 	}
 	if dryRun {
-		ls, err := links.ReadNDJSON(r, now, bar.update)
-		bar.done()
-		if err != nil {
-			return importErr(err, src, stderr)
-		}
-		for i := range ls {
-			ls[i] = withClicks(ls[i])
-		}
 		st, err := openStore(ctx, c, nil)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		var ls []links.Link
+		for l, err := range links.ScanNDJSONWith(r, now, bar.update, links.LookupAliases(ctx, st)) {
+			if err != nil {
+				bar.done()
+				return importErr(err, src, stderr)
+			}
+			ls = append(ls, withClicks(l))
+		}
+		bar.done()
 		reportStats(stderr, statsFile, len(counted), len(totals)-len(counted), "would get", "of "+src)
 		return printPlan(ctx, st, ls, src, stdout)
 	}
@@ -191,7 +192,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	ctx = links.WithEdit(ctx, links.Edit{Actor: "signpost import", Action: links.ActionImport, At: now})
 	n := 0
 	err = st.Import(ctx, func(yield func(links.Link, error) bool) {
-		for l, err := range links.ScanNDJSON(r, now, bar.update) {
+		for l, err := range links.ScanNDJSONWith(r, now, bar.update, links.LookupAliases(ctx, st)) {
 			if err == nil {
 				n++
 				l = withClicks(l)
@@ -299,7 +300,11 @@ func printPlan(ctx context.Context, st links.Store, ls []links.Link, src string,
 	}
 	w := bufio.NewWriter(stdout)
 	for _, l := range p.New {
-		fmt.Fprintf(w, "new      %s → %s\n", l.Name, l.URL)
+		target := l.URL
+		if l.IsAlias() {
+			target = "alias of go/" + l.AliasOf
+		}
+		fmt.Fprintf(w, "new      %s → %s\n", l.Name, target)
 	}
 	for _, u := range p.Updated {
 		fmt.Fprintf(w, "updated  %s: %s\n", u.Link.Name, strings.Join(u.Fields, ", "))

@@ -32,6 +32,8 @@ func TestCLIImportDryRun(t *testing.T) {
 {"name":"Edit","url":"https://new.example","description":"d","tags":["x"],"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
 {"name":"counts","url":"https://counts.example","clicks":5,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
 {"Short":"fresh","Long":"https://fresh.example"}
+{"Short":"f","Long":"/fresh"}
+{"name":"s","alias_of":"same"}
 `), 0o644)
 	state := func() string {
 		t.Helper()
@@ -49,8 +51,10 @@ func TestCLIImportDryRun(t *testing.T) {
 	before := state()
 	code, out, errs := runCLI(t, env, "import", "--dry-run", second)
 	want := "new      fresh → https://fresh.example\n" +
+		"new      f → alias of go/fresh\n" +
+		"new      s → alias of go/same\n" +
 		"updated  Edit: name, url, tags\n" +
-		"dry run: 4 links in " + second + ": 1 new, 1 updated, 2 unchanged (1 of them with other clicks or times, which an import writes); nothing was written\n"
+		"dry run: 6 links in " + second + ": 3 new, 1 updated, 2 unchanged (1 of them with other clicks or times, which an import writes); nothing was written\n"
 	if code != 0 || out != want {
 		t.Fatalf("dry run: exit %d\n%s%s\nwant\n%s", code, out, errs, want)
 	}
@@ -74,7 +78,7 @@ func TestCLIImportDryRun(t *testing.T) {
 		got = append(got, string(c.Action)+" "+c.Name+" by "+c.Actor)
 	}
 	// First import: three new links; second: Edit changed, fresh new.
-	if g := strings.Join(got, "; "); g != "import same by signpost import; import edit by signpost import; import counts by signpost import; import Edit by signpost import; import fresh by signpost import" {
+	if g := strings.Join(got, "; "); g != "import same by signpost import; import edit by signpost import; import counts by signpost import; import Edit by signpost import; import fresh by signpost import; import f by signpost import; import s by signpost import" {
 		t.Fatalf("history after the imports: %s", g)
 	}
 }
@@ -116,5 +120,24 @@ func TestCLIImportStreamsAllOrNothing(t *testing.T) {
 	}
 	if cs, err := st.Changes(context.Background(), links.ChangeQuery{}); len(cs) != 0 || err != nil {
 		t.Fatalf("%d history entries (%v), want none", len(cs), err)
+	}
+}
+
+// An alias whose target is neither in the file nor stored is a bad line,
+// in a dry run as in the import, listed with the others.
+func TestCLIImportDanglingAlias(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "a.db")}
+	f := filepath.Join(dir, "in.ndjson")
+	os.WriteFile(f, []byte(`{"name":"x","alias_of":"nowhere"}
+{"name":"bad name","url":"https://x.example"}
+{"Short":"ok","Long":"/x2"}
+{"name":"x2","url":"https://x2.example"}
+`), 0o644)
+	for _, args := range [][]string{{"import", "--dry-run", f}, {"import", f}} {
+		code, _, errs := runCLI(t, env, args...)
+		if code == 0 || !strings.Contains(errs, f+":1: go/x is an alias of go/nowhere, which is neither in this file nor stored") || !strings.Contains(errs, f+":2:") || strings.Contains(errs, f+":3:") {
+			t.Fatalf("%v: exit %d\n%s", args, code, errs)
+		}
 	}
 }

@@ -65,6 +65,30 @@ func TestFollowerAppliesOtherReplicasChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the follower has the update", func() bool { return target() == "https://docs.example/v2" })
+
+	// An alias is served with its target's URL, and follows the target's
+	// change at once: the feed names only the target.
+	aliasTarget := func() string {
+		if e, ok := ix.Lookup("d"); ok {
+			return e.Target.String()
+		}
+		return ""
+	}
+	a := link("d", "")
+	a.AliasOf = "docs"
+	if _, _, err := writer.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the follower has the alias", func() bool { return aliasTarget() == "https://docs.example/v2" })
+	l.URL = "https://docs.example/v3"
+	if _, _, err := writer.Update(ctx, "docs", l); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the follower's alias follows its target", func() bool { return aliasTarget() == "https://docs.example/v3" })
+	if _, err := writer.Delete(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the follower dropped the alias", func() bool { return aliasTarget() == "" })
 	if _, err := writer.Delete(ctx, "docs"); err != nil {
 		t.Fatal(err)
 	}

@@ -262,24 +262,36 @@ func (ix *Index) entry(old *Snapshot, key string, t *links.Target) *Entry {
 
 // Refresh re-reads each key from the store and publishes what it finds: the
 // link, or its absence. Writers call it once their change committed, and
-// replicas for every change another one announces.
+// replicas for every change another one announces. A link's aliases are
+// re-read with it (an alias is served with its target's URL), so that
+// they follow a change of their target at once.
 func (ix *Index) Refresh(ctx context.Context, s links.Store, keys ...string) error {
 	ix.publish.Lock()
 	defer ix.publish.Unlock()
 	for _, key := range keys {
-		l, err := s.Get(ctx, key)
-		switch links.ErrorCode(err) {
-		case "":
-			if err := ix.put(l); err != nil {
+		l, err := ix.refresh(ctx, s, key)
+		if err != nil {
+			return err
+		}
+		for _, a := range l.Aliases { // none: aliases have no aliases
+			if _, err := ix.refresh(ctx, s, links.Normalize(a)); err != nil {
 				return err
 			}
-		case links.NotFound:
-			ix.remove(key)
-		default:
-			return err
 		}
 	}
 	return nil
+}
+
+func (ix *Index) refresh(ctx context.Context, s links.Store, key string) (links.Link, error) {
+	l, err := s.Get(ctx, key)
+	switch links.ErrorCode(err) {
+	case "":
+		return l, ix.put(l)
+	case links.NotFound:
+		ix.remove(key)
+		return links.Link{}, nil
+	}
+	return links.Link{}, err
 }
 
 // Put publishes l as it is, without reading the store: the fallback for a
@@ -299,7 +311,7 @@ func (ix *Index) Remove(key string) {
 
 // put and remove run under publish, the only writers of cur.
 func (ix *Index) put(l links.Link) error {
-	t, err := links.ParseTarget(l.URL)
+	t, err := links.ParseTarget(l.Served())
 	if err != nil {
 		return err
 	}

@@ -504,3 +504,57 @@ func TestSyncWaitsForWritesInFlight(t *testing.T) {
 		t.Fatalf("Sync after a write the index was not told of: reloaded=%v, %v; want a reload", reloaded, err)
 	}
 }
+
+// An alias's entry holds its target's target: loaded so, and re-read with
+// its target whenever the target is refreshed (an edit, a rename), so that
+// a redirect through it takes one lookup and one hop. Its clicks are its
+// own.
+func TestAliasesFollowTheirTarget(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, _, err := s.Create(ctx, link("kubernetes", "https://k8s.example/{{.Path}}")); err != nil {
+		t.Fatal(err)
+	}
+	a := link("k8s", "")
+	a.AliasOf = "kubernetes"
+	if _, _, err := s.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	ix := index.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := ix.Load(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	served := func(key string) string {
+		t.Helper()
+		e, ok := ix.Lookup(key)
+		if !ok {
+			return ""
+		}
+		return e.Target.String()
+	}
+	if got := served("k8s"); got != "https://k8s.example/{{.Path}}" {
+		t.Fatalf("loaded alias serves %q", got)
+	}
+	cur, err := s.Get(ctx, "kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.URL, cur.Name, cur.Key, cur.Aliases = "https://kubernetes.example", "kube", "kube", nil
+	if _, _, err := s.Update(ctx, "kubernetes", cur); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Refresh(ctx, s, "kubernetes", "kube"); err != nil { // what a rename publishes
+		t.Fatal(err)
+	}
+	if got := served("k8s"); got != "https://kubernetes.example" {
+		t.Fatalf("alias after its target's edit serves %q", got)
+	}
+	if served("kubernetes") != "" || served("kube") != "https://kubernetes.example" {
+		t.Fatal("the rename is not published")
+	}
+	e, _ := ix.Lookup("k8s")
+	ix.Click(e)
+	if ix.Pending("k8s") != 1 || ix.Pending("kube") != 0 {
+		t.Fatalf("pending clicks: alias %d, target %d; want 1, 0", ix.Pending("k8s"), ix.Pending("kube"))
+	}
+}

@@ -80,19 +80,21 @@ type Values struct {
 	Owner       string    `json:"owner"`
 	Tags        []string  `json:"tags"`
 	CreatedAt   time.Time `json:"created_at"`
+	// AliasOf is the name of the link this one was an alias of, then.
+	AliasOf string `json:"alias_of,omitempty"`
 }
 
 // ValuesOf returns l's recorded fields.
 func ValuesOf(l Link) Values {
 	return Values{Name: l.Name, URL: l.URL, Description: l.Description, Owner: l.Owner,
-		Tags: TagList(l.Tags), CreatedAt: l.CreatedAt}
+		Tags: TagList(l.Tags), CreatedAt: l.CreatedAt, AliasOf: l.AliasOf}
 }
 
 // SameValues reports whether a and b have the same recorded fields, that
 // is whether going from one to the other is a change worth a version.
 func SameValues(a, b Link) bool {
 	return a.Name == b.Name && a.Key == b.Key && a.URL == b.URL && a.Description == b.Description &&
-		a.Owner == b.Owner && a.Tags == b.Tags
+		a.Owner == b.Owner && a.Tags == b.Tags && Normalize(a.AliasOf) == Normalize(b.AliasOf)
 }
 
 // Change is one entry of a link's history.

@@ -18,8 +18,21 @@ type Link struct {
 	// Name is the name as its author typed it (go/Foo-Bar).
 	Name string
 	// Key is Normalize(Name): what lookups compare (foobar).
-	Key         string
-	URL         string
+	Key string
+	// URL is the link's target; "" for an alias.
+	URL string
+	// AliasOf, when set, makes the link an alias: it leads where the link
+	// of that name leads, with the same path and query pass-through.
+	// Stored as the target's ID, so that it follows the target's renames;
+	// read back as the target's current name. An alias has no URL of its
+	// own, and its target is never an alias itself (no chains, no cycles).
+	AliasOf string
+	// AliasURL is the URL of the link AliasOf names, read with an alias
+	// (never written): what the index serves for it.
+	AliasURL string
+	// Aliases are the names of the links that are aliases of this one,
+	// in key order; only Get fills it in.
+	Aliases     []string
 	Description string
 	Owner       string
 	// Tags are the link's labels in canonical form (see NormalizeTags):
@@ -35,6 +48,18 @@ type Link struct {
 	// RecentClicks are the clicks of the last RecentDays days; only a
 	// List sorted by SortRecentClicks sets it.
 	RecentClicks int64
+}
+
+// IsAlias reports whether l is an alias of another link.
+func (l Link) IsAlias() bool { return l.AliasOf != "" }
+
+// Served is the URL the index serves for l: its own, or for an alias
+// its target's.
+func (l Link) Served() string {
+	if l.IsAlias() {
+		return l.AliasURL
+	}
+	return l.URL
 }
 
 // MaxClicks is the largest click count stored: imports refuse more, and

@@ -66,7 +66,7 @@ func changedFields(a, b Link) []string {
 		same bool
 	}{
 		{"name", a.Name == b.Name}, {"url", a.URL == b.URL}, {"description", a.Description == b.Description},
-		{"owner", a.Owner == b.Owner}, {"tags", a.Tags == b.Tags},
+		{"alias_of", Normalize(a.AliasOf) == Normalize(b.AliasOf)}, {"owner", a.Owner == b.Owner}, {"tags", a.Tags == b.Tags},
 	} {
 		if !f.same {
 			out = append(out, f.name)

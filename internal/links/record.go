@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sort"
 	"strings"
 	"time"
 )
@@ -16,6 +17,8 @@ import (
 type Record struct {
 	Name          string     `json:"name"`
 	URL           string     `json:"url"`
+	AliasOf       string     `json:"alias_of"`          // "" when not an alias
+	Aliases       []string   `json:"aliases,omitempty"` // only for one link's GET
 	Description   string     `json:"description"`
 	Owner         string     `json:"owner"`
 	Tags          []string   `json:"tags"`
@@ -28,7 +31,7 @@ type Record struct {
 
 // ToRecord returns l as a Record.
 func ToRecord(l Link) Record {
-	r := Record{Name: l.Name, URL: l.URL, Description: l.Description, Owner: l.Owner, Tags: TagList(l.Tags),
+	r := Record{Name: l.Name, URL: l.URL, AliasOf: l.AliasOf, Aliases: l.Aliases, Description: l.Description, Owner: l.Owner, Tags: TagList(l.Tags),
 		Version: l.Version, Clicks: l.Clicks, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 	if !l.LastClickedAt.IsZero() {
 		t := l.LastClickedAt
@@ -42,6 +45,7 @@ func ToRecord(l Link) Record {
 type importLine struct {
 	Name          string     `json:"name"`
 	URL           string     `json:"url"`
+	AliasOf       string     `json:"alias_of"`
 	Description   string     `json:"description"`
 	Owner         string     `json:"owner"`
 	Tags          []string   `json:"tags"`
@@ -125,10 +129,29 @@ func ReadNDJSON(r io.Reader, now time.Time, progress func(n int64)) ([]Link, err
 // the importer rolls back on it, so nothing is stored. It keeps only the
 // keys seen, to refuse a name that repeats.
 func ScanNDJSON(r io.Reader, now time.Time, progress func(n int64)) iter.Seq2[Link, error] {
+	return ScanNDJSONWith(r, now, progress, nil)
+}
+
+// AliasLookup tells an import about a stored link: whether key exists, and
+// the name of the link it is an alias of ("" when none).
+type AliasLookup func(key string) (aliasOf string, found bool, err error)
+
+// ScanNDJSONWith is ScanNDJSON that also checks, once every line is read,
+// each alias line's target: in the file (in any order) or, through lookup
+// (nil: only in the file; the store refuses what is missing), stored; and
+// no alias of an alias. Those bad lines are listed with the others. It
+// keeps the alias lines' targets (few) besides the keys.
+func ScanNDJSONWith(r io.Reader, now time.Time, progress func(n int64), lookup AliasLookup) iter.Seq2[Link, error] {
+	type aliasLine struct {
+		n            int
+		name, target string
+	}
 	return func(yield func(Link, error) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
 		var bad LineErrors
 		seen := map[string]int{}
+		var aliases []aliasLine
+		aliasOf := map[string]string{} // the alias lines' keys and their targets' keys
 		var read int64
 		for n := 1; ; n++ {
 			b, size, tooLong, err := readLine(br)
@@ -154,6 +177,10 @@ func ScanNDJSON(r io.Reader, now time.Time, progress func(n int64)) iter.Seq2[Li
 					break
 				}
 				seen[l.Key] = n
+				if l.IsAlias() {
+					aliases = append(aliases, aliasLine{n, l.Name, l.AliasOf})
+					aliasOf[l.Key] = Normalize(l.AliasOf)
+				}
 				if bad.Total == 0 && !yield(l, nil) {
 					return
 				}
@@ -162,6 +189,17 @@ func ScanNDJSON(r io.Reader, now time.Time, progress func(n int64)) iter.Seq2[Li
 				break
 			}
 		}
+		// An alias of an alias (golink resolves such chains hop by hop)
+		// is stored as an alias of the chain's end: the same answers.
+		for _, a := range aliases {
+			if reason, err := aliasEnd(a.name, a.target, seen, aliasOf, lookup); err != nil {
+				yield(Link{}, err)
+				return
+			} else if reason != "" {
+				bad.add(a.n, reason)
+			}
+		}
+		sort.SliceStable(bad.Lines, func(i, j int) bool { return bad.Lines[i].Line < bad.Lines[j].Line })
 		if bad.Total > 0 {
 			yield(Link{}, Wrap(&bad, Invalid, bad.Error()))
 		}
@@ -213,9 +251,17 @@ func parseLine(b []byte, tooLong bool, now time.Time) (Link, string) {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return Link{}, "not a JSON object: " + jsonErr(err)
 	}
-	l := Link{Name: in.Name, URL: in.URL, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
+	l := Link{Name: in.Name, URL: in.URL, AliasOf: in.AliasOf, Description: in.Description, Owner: in.Owner, Clicks: in.Clicks}
 	if l.Name == "" && in.Short != "" {
 		l.Name, l.URL = in.Short, in.Long
+		if strings.HasPrefix(l.URL, "/") && !strings.HasPrefix(l.URL, "//") {
+			// golink's relative target: a link on golink itself.
+			target, ok := golinkAlias(l.URL)
+			if !ok {
+				return Link{}, fmt.Sprintf("golink link %q has the relative target %q; only /NAME (golink's alias form) imports, as an alias of go/NAME", in.Short, in.Long)
+			}
+			l.URL, l.AliasOf = "", target
+		}
 	}
 	l.Key = Normalize(l.Name)
 	if l.Clicks < 0 || l.Clicks > MaxClicks {
@@ -249,6 +295,45 @@ func parseLine(b []byte, tooLong bool, now time.Time) (Link, string) {
 		return Link{}, ErrorMessage(err)
 	}
 	return l, ""
+}
+
+// aliasEnd follows an alias line's target through the file's alias lines
+// (aliasOf) and, past them, the stored links (lookup; nil: not checked),
+// and says why the line is bad: a target that is nowhere, or a cycle.
+func aliasEnd(name, target string, seen map[string]int, aliasOf map[string]string, lookup AliasLookup) (string, error) {
+	k := Normalize(target)
+	for steps := 0; ; steps++ {
+		next, ok := aliasOf[k]
+		if !ok {
+			break
+		}
+		if steps > len(aliasOf) {
+			return fmt.Sprintf("go/%s is an alias of go/%s, and its aliases lead round in a circle", name, target), nil
+		}
+		k = next
+	}
+	if _, inFile := seen[k]; inFile || lookup == nil {
+		return "", nil
+	}
+	_, found, err := lookup(k)
+	if err != nil || found {
+		return "", err
+	}
+	if k == Normalize(target) {
+		return fmt.Sprintf("go/%s is an alias of go/%s, which is neither in this file nor stored", name, target), nil
+	}
+	return fmt.Sprintf("go/%s is an alias of go/%s, an alias of go/%s, which is neither in this file nor stored", name, target, k), nil
+}
+
+// golinkAlias returns NAME for golink's alias form "/NAME" (or "/NAME/"):
+// go/NAME with nothing of its own added, which golink redirects to
+// relative and then resolves like NAME, path and query passed through.
+func golinkAlias(long string) (string, bool) {
+	name := strings.TrimSuffix(strings.TrimPrefix(long, "/"), "/")
+	if name == "" || strings.ContainsAny(name, "/?#{}%") || ValidateName(name) != nil {
+		return "", false
+	}
+	return name, true
 }
 
 func jsonErr(err error) string {

@@ -2,6 +2,7 @@ package links
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"log/slog"
 	"slices"
@@ -76,6 +77,15 @@ type Input struct {
 	Description *string
 	Owner       *string
 	Tags        *[]string // replaces every tag; see NormalizeTags
+	// AliasOf makes the link an alias of the link of that name ("": not
+	// an alias). Setting it without URL clears the URL, and setting a
+	// non-empty URL without it ends the alias: an alias has no URL of its
+	// own.
+	AliasOf *string
+	// LeaveAlias, on a rename, leaves an alias under the old name (of
+	// the renamed link, or of its target when it is an alias itself), so
+	// that links to the old name keep working.
+	LeaveAlias bool
 	// IfMatch, when set, makes an update happen only if the link is still
 	// at one of these versions (an ETag, an edit form's version);
 	// otherwise Update fails with Stale and changes nothing.
@@ -128,15 +138,24 @@ func (s *Service) committed(ctx, wctx context.Context, err error, key string, do
 	return got, done(got, gerr)
 }
 
-// Validate checks l's name, target, description and owner. It returns the
-// parsed target.
+// Validate checks l's name, target (or, for an alias, the name of its
+// target), description and owner. It returns the parsed target (nil for
+// an alias). Whether an alias's target exists and is no alias itself, the
+// store checks in the writing transaction.
 func Validate(l Link) (*Target, error) {
 	if err := ValidateName(l.Name); err != nil {
 		return nil, inField("name", err)
 	}
-	t, err := ValidateTarget(l.URL)
-	if err != nil {
-		return nil, inField("url", err)
+	var t *Target
+	if l.IsAlias() {
+		if err := validateAlias(l); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if t, err = ValidateTarget(l.URL); err != nil {
+			return nil, inField("url", err)
+		}
 	}
 	if err := validateText("description", l.Description, MaxDescriptionLen); err != nil {
 		return nil, inField("description", err)
@@ -145,6 +164,19 @@ func Validate(l Link) (*Target, error) {
 		return nil, inField("owner", err)
 	}
 	return t, nil
+}
+
+func validateAlias(l Link) error {
+	if l.URL != "" {
+		return inField("url", Errorf(Invalid, "go/%s is an alias of go/%s and has no URL of its own; leave the URL empty, or make it no alias", l.Name, l.AliasOf))
+	}
+	if err := ValidateName(l.AliasOf); err != nil {
+		return inField("alias_of", Errorf(Invalid, "alias of: %s", ErrorMessage(err)))
+	}
+	if Normalize(l.AliasOf) == Normalize(l.Name) {
+		return inField("alias_of", Errorf(Invalid, "go/%s cannot be an alias of itself", l.Name))
+	}
+	return nil
 }
 
 // validateText bounds a free-text field and refuses what would show as
@@ -333,8 +365,27 @@ func (s *Service) Update(ctx context.Context, p Principal, name string, in Input
 			keys = append(keys, l.Key)
 		}
 		err = s.publish(ctx, v, &l, keys...)
+		if err == nil && in.LeaveAlias && l.Key != key {
+			err = s.leaveAlias(ctx, p, name, l)
+		}
 		return s.Index.WithPending(l), err
 	}
+}
+
+// leaveAlias creates, after l was renamed from old, an alias under the old
+// name: of l, or of l's target when l is an alias (no chains). It is a
+// change of its own, after the rename's: if it fails, the rename stands
+// and the error says so.
+func (s *Service) leaveAlias(ctx context.Context, p Principal, old string, l Link) error {
+	target := l.Name
+	if l.IsAlias() {
+		target = l.AliasOf
+	}
+	owner := l.Owner
+	if _, err := s.Create(ctx, p, Input{Name: &old, AliasOf: &target, Owner: &owner}); err != nil {
+		return Wrap(err, ErrorCode(err), fmt.Sprintf("go/%s was renamed to go/%s, but no alias was left under the old name: %s", old, l.Name, ErrorMessage(err)))
+	}
+	return nil
 }
 
 // update returns the link written, the link-set version it committed as
@@ -412,6 +463,18 @@ func (s *Service) update(ctx context.Context, p Principal, key string, in Input)
 	return got, v, action, nil
 }
 
+// aliasedErr refuses to delete a link that aliases lead to: they would
+// lead nowhere. (The store refuses it too, in its transaction.)
+func aliasedErr(cur Link) error {
+	names := cur.Aliases
+	more := ""
+	if len(names) > 10 {
+		names, more = names[:10], fmt.Sprintf(" and %d more", len(cur.Aliases)-10)
+	}
+	return Errorf(Conflict, "go/%s has aliases (go/%s%s); delete them or make them aliases of another link first",
+		cur.Name, strings.Join(names, ", go/"), more)
+}
+
 // busyErr is what a write without a precondition says when other writes
 // kept overtaking it: worth a retry (503), not a precondition that failed.
 func busyErr(name string) error {
@@ -437,6 +500,9 @@ func (s *Service) Delete(ctx context.Context, p Principal, name string, ifMatch 
 		}
 		if err := s.MayEdit(p, cur); err != nil {
 			return err
+		}
+		if len(cur.Aliases) > 0 {
+			return aliasedErr(cur)
 		}
 		// As in Update: the permission was decided on the version read,
 		// so the delete is conditional on it.
@@ -486,7 +552,7 @@ func (s *Service) Restore(ctx context.Context, p Principal, name string, version
 		}
 		tags := v.Tags
 		return s.Update(ctx, p, cur.Name, Input{Name: &v.Name, URL: &v.URL, Description: &v.Description,
-			Owner: &v.Owner, Tags: &tags, action: ActionRestore})
+			Owner: &v.Owner, Tags: &tags, AliasOf: &v.AliasOf, action: ActionRestore})
 	case NotFound:
 	default:
 		return Link{}, err
@@ -575,7 +641,7 @@ func (s *Service) lastDeleted(ctx context.Context, key string) (Change, error) {
 func linkOf(v Values) Link {
 	tags, _ := NormalizeTags(v.Tags)
 	return Link{Name: v.Name, Key: Normalize(v.Name), URL: v.URL, Description: v.Description, Owner: v.Owner,
-		Tags: tags, CreatedAt: v.CreatedAt}
+		Tags: tags, CreatedAt: v.CreatedAt, AliasOf: v.AliasOf}
 }
 
 // History returns the changes of the link called name, or of the deleted
@@ -784,6 +850,20 @@ func apply(l *Link, in Input) error {
 	if in.URL != nil {
 		l.URL = strings.TrimSpace(*in.URL)
 	}
+	if in.AliasOf != nil {
+		l.AliasOf = strings.TrimSpace(*in.AliasOf)
+	}
+	// An alias has no URL: one given alone ends the alias, an alias given
+	// alone drops the URL (both given: Validate refuses).
+	switch {
+	case in.AliasOf != nil && l.AliasOf != "" && in.URL == nil:
+		l.URL = ""
+	case in.URL != nil && l.URL != "" && in.AliasOf == nil:
+		l.AliasOf = ""
+	}
+	if l.AliasOf == "" {
+		l.AliasURL = ""
+	}
 	if in.Description != nil {
 		l.Description = strings.TrimSpace(*in.Description)
 	}
@@ -841,4 +921,23 @@ func (s *Service) ImportClicks(ctx context.Context, p Principal, totals map[stri
 		s.Log.Info("click counts imported", "actor", p.User, "action", string(ActionImport), "links", applied, "unknown", unknown)
 	}
 	return applied, unknown, nil
+}
+
+// Aliases is the AliasLookup of an import into s (ScanNDJSONWith).
+func (s *Service) Aliases(ctx context.Context) AliasLookup { return LookupAliases(ctx, s.Store) }
+
+// LookupAliases is the AliasLookup of an import into st: it reads the
+// stored links an import's aliases name (outside the import's
+// transaction, so it needs a second connection).
+func LookupAliases(ctx context.Context, st Store) AliasLookup {
+	return func(key string) (string, bool, error) {
+		l, err := st.Get(ctx, key)
+		switch ErrorCode(err) {
+		case "":
+			return l.AliasOf, true, nil
+		case NotFound:
+			return "", false, nil
+		}
+		return "", false, err
+	}
 }

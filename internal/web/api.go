@@ -159,9 +159,13 @@ type linkBody struct {
 	Description *string   `json:"description"`
 	Owner       *string   `json:"owner"`
 	Tags        *[]string `json:"tags"`
+	AliasOf     *string   `json:"alias_of"`
+	// LeaveAlias, on a rename, leaves an alias under the old name.
+	LeaveAlias bool `json:"leave_alias"`
 
 	// A record as GET shows it may be sent back: its read-only fields
 	// are accepted and ignored.
+	Aliases       json.RawMessage `json:"aliases"`
 	Version       json.RawMessage `json:"version"`
 	Clicks        json.RawMessage `json:"clicks"`
 	LastClickedAt json.RawMessage `json:"last_clicked_at"`
@@ -200,12 +204,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (links.Input, error) {
 	if err := decodeJSON(w, r, &b); err != nil {
 		return links.Input{}, err
 	}
-	return links.Input{Name: b.Name, URL: b.URL, Description: b.Description, Owner: b.Owner, Tags: b.Tags}, nil
+	return links.Input{Name: b.Name, URL: b.URL, Description: b.Description, Owner: b.Owner, Tags: b.Tags,
+		AliasOf: b.AliasOf, LeaveAlias: b.LeaveAlias}, nil
 }
 
 // replacement is a PUT body as a whole new value: a field left out is
-// cleared (description, tags), takes its default (owner: the requester, as
-// on create; name: the one in the path) or is missing (url).
+// cleared (description, tags, alias_of), takes its default (owner: the
+// requester, as on create; name: the one in the path) or is missing (url).
 func replacement(in links.Input, name, user string) links.Input {
 	empty, none := "", []string{}
 	if in.Name == nil {
@@ -222,6 +227,9 @@ func replacement(in links.Input, name, user string) links.Input {
 	}
 	if in.Tags == nil {
 		in.Tags = &none
+	}
+	if in.AliasOf == nil {
+		in.AliasOf = &empty
 	}
 	return in
 }
@@ -269,6 +277,12 @@ func decodeMergePatch(w http.ResponseWriter, r *http.Request) (links.Input, erro
 			err = str(k, raw, &in.Description, true)
 		case "owner":
 			err = str(k, raw, &in.Owner, true)
+		case "alias_of":
+			err = str(k, raw, &in.AliasOf, true)
+		case "leave_alias":
+			if json.Unmarshal(raw, &in.LeaveAlias) != nil {
+				err = links.Errorf(links.Invalid, "leave_alias must be true or false")
+			}
 		case "tags":
 			tags := []string{}
 			if string(raw) != "null" {
@@ -277,7 +291,7 @@ func decodeMergePatch(w http.ResponseWriter, r *http.Request) (links.Input, erro
 				}
 			}
 			in.Tags = &tags
-		case "version", "clicks", "last_clicked_at", "created_at", "updated_at": // read-only: ignored
+		case "version", "clicks", "last_clicked_at", "created_at", "updated_at", "aliases": // read-only: ignored
 		default:
 			err = links.Errorf(links.Invalid, "unknown field %q", k)
 		}
@@ -573,7 +587,7 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) {
 	// Click counts and times in the file are taken only when an admin
 	// asks (?stats=true; links.Service refuses anyone else), or from an
 	// operator's `signpost import`.
-	n, err := s.opt.Links.Import(r.Context(), principal(r), links.ScanNDJSON(bytes.NewReader(body), s.opt.Now(), nil), links.ImportOptions{Stats: stats})
+	n, err := s.opt.Links.Import(r.Context(), principal(r), links.ScanNDJSONWith(bytes.NewReader(body), s.opt.Now(), nil, s.opt.Links.Aliases(r.Context())), links.ImportOptions{Stats: stats})
 	if err != nil {
 		s.apiErr(w, r, err)
 		return

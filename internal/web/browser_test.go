@@ -287,6 +287,53 @@ func TestBrowser(t *testing.T) {
 		}
 		b.noConsoleErrors(t)
 	})
+
+	// An alias made in the new form follows its target in one hop; a
+	// rename in the edit form shows the leave-an-alias box (ticked) only
+	// once the name changes, and the old name keeps working.
+	t.Run("AliasFormAndRename", func(t *testing.T) {
+		ts.create(t, "kubernetes", target.URL+"/k8s")
+		b.do(t, "open new", chromedp.Navigate(ts.URL+"/-/new"))
+		b.do(t, "fill the alias",
+			chromedp.SendKeys(chromedp.CSS(`#create-form input[name=name]`), "k8s"),
+			chromedp.SendKeys(chromedp.CSS(`#create-form input[name=alias_of]`), "kubernetes"),
+		)
+		b.submit(t, "create the alias", chromedp.Click(chromedp.CSS(`#create-form button[type=submit]`)))
+		if got := run(t, b, "read the alias line", chromedp.Text(chromedp.CSS("#alias-of"))); got != "go/kubernetes" {
+			t.Fatalf("the alias's page says %q", got)
+		}
+		b.do(t, "follow the alias", chromedp.Navigate(ts.URL+"/k8s/pods?ns=a"))
+		b.do(t, "wait for the target page", chromedp.WaitVisible(chromedp.ID("landed")))
+		if got := b.location(t); got != target.URL+"/k8s/pods?ns=a" {
+			t.Fatalf("go/k8s/pods?ns=a landed on %s", got)
+		}
+
+		b.do(t, "open the target's page", chromedp.Navigate(ts.URL+"/-/links/kubernetes"))
+		visible := func(what string) bool {
+			return run(t, b, what, chromedp.Evaluate[bool](`!document.querySelector("[data-rename-of]").hidden`))
+		}
+		if visible("inspect the box before a rename") {
+			t.Fatal("the leave-an-alias box shows while the name is unchanged")
+		}
+		b.do(t, "rename", chromedp.SetValue(chromedp.CSS("#f-name"), "kub"), chromedp.SendKeys(chromedp.CSS("#f-name"), "e")) // typing fires input
+		if !visible("inspect the box after a rename") {
+			t.Fatal("the leave-an-alias box is hidden after the name changed")
+		}
+		if checked := run(t, b, "read the box", chromedp.Evaluate[bool](`document.getElementById("f-leave_alias").checked`)); !checked {
+			t.Fatal("the leave-an-alias box is not ticked")
+		}
+		b.submit(t, "save the rename", chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")))
+		b.wantLocation(t, ts.URL+"/-/links/kube?saved=1")
+		b.do(t, "follow the old name", chromedp.Navigate(ts.URL+"/kubernetes/x"))
+		b.do(t, "wait for the target page", chromedp.WaitVisible(chromedp.ID("landed")))
+		if got := b.location(t); got != target.URL+"/k8s/x" {
+			t.Fatalf("go/kubernetes/x after the rename landed on %s", got)
+		}
+		if got := decode[links.Record](t, ts.do(t, "GET", "/api/v1/links/kubernetes", "")); got.AliasOf != "kube" {
+			t.Fatalf("the old name after the rename = %+v", got)
+		}
+		b.noConsoleErrors(t)
+	})
 }
 
 // targetServer stands in for the long URLs links point at, on 127.0.0.1.

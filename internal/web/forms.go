@@ -31,7 +31,7 @@ func (e formError) Label() string { return fieldLabels[e.Field] }
 // fieldLabels name the fields of the link and token forms in the summary
 // ("check the target URL").
 var fieldLabels = map[string]string{
-	"name": "name", "url": "target URL", "description": "description", "tags": "tags", "owner": "owner",
+	"name": "name", "url": "target URL", "alias_of": "alias of", "description": "description", "tags": "tags", "owner": "owner",
 	"scopes": "scopes", "expires": "expiry",
 }
 

@@ -59,6 +59,9 @@ func TestFormErrorsAtTheField(t *testing.T) {
 	ts := newTestServer(t, false)
 	ts.create(t, "Team-Docs", "https://docs.example")
 	ts.create(t, "wiki", "https://wiki.example")
+	if r := ts.do(t, "POST", "/api/v1/links", `{"name":"td","alias_of":"Team-Docs"}`); r.status != 201 {
+		t.Fatalf("create alias: %d %s", r.status, r.body)
+	}
 	post := func(path string, v url.Values) response {
 		t.Helper()
 		return ts.do(t, "POST", path, v.Encode(), "Content-Type", "application/x-www-form-urlencoded")
@@ -84,6 +87,12 @@ func TestFormErrorsAtTheField(t *testing.T) {
 			"tags", "f-tags", `The tag "-bad" must start with a letter or digit.`, ""},
 		{"rename onto a taken name", "/-/links/wiki", url.Values{"name": {"Team-Docs"}, "url": {"https://wiki.example"}, "owner": {""}}, 409,
 			"name", "f-name", "go/Team-Docs already exists. Choose another name, or edit go/Team-Docs instead.", "/-/links/Team-Docs"},
+		{"alias of a missing link", "/-/links", url.Values{"name": {"al"}, "url": {""}, "alias_of": {"nowhere"}}, 400,
+			"alias_of", "f-alias_of", "There is no go/nowhere to be an alias of.", ""},
+		{"alias of an alias", "/-/links", url.Values{"name": {"al"}, "url": {""}, "alias_of": {"td"}}, 400,
+			"alias_of", "f-alias_of", "go/td is an alias of go/Team-Docs itself, and aliases of aliases are refused; make go/al an alias of go/Team-Docs.", ""},
+		{"alias with a URL", "/-/links/wiki", url.Values{"name": {"wiki"}, "url": {"https://wiki.example"}, "alias_of": {"Team-Docs"}, "owner": {""}}, 400,
+			"url", "f-url", "go/wiki is an alias of go/Team-Docs and has no URL of its own; leave the URL empty, or make it no alias.", ""},
 		{"bad template", "/-/links", url.Values{"name": {"t"}, "url": {"https://x.example/{{.Nope}}"}}, 400,
 			"url", "f-url", "The URL template does not run: <.Nope>: there is no field Nope (a template sees .Path, .Query, .User and .Now).", ""},
 	} {

@@ -60,11 +60,21 @@ func TestRedirectGolinkConveniences(t *testing.T) {
 const golinkCommit = "c4eca52fa35697a40a311cb6fa3b9b1c9b69705e"
 
 // golinkLinks is a golink export (/.export: one JSON Link per line) of the
-// links the cases use. golink's own tests use relative targets (/who/...),
-// which are golink's alias form and not imported yet; these are the same
-// targets made absolute (http://who/...).
+// links the cases use. golink's relative targets of the form /NAME (its
+// alias form: TestResolveLink's chat -> /meet) import as aliases, in any
+// order of the lines and through chains; its other relative targets
+// (/who/{{.User}}) are refused at import (TestGolinkImportRefusals), so
+// those of its tests are here with the targets made absolute.
 var golinkLinks = []struct{ Short, Long string }{
+	{"early", "/who"}, // an alias before its target
 	{"who", "http://who/"},
+	{"chat", "/meet"},      // TestResolveLink
+	{"chat2", "/chat"},     // an alias of an alias: golink takes two hops
+	{"fsa", "/fooslash/"},  // the alias form with a trailing slash
+	{"calalias", "/cal"},   // an alias of a template
+	{"mealias", "/me"},     // ... that needs the user
+	{"relqalias", "/relq"}, // ... of a target with a query
+	{"Who-Alias", "/WHO"},  // names in any spelling
 	{"me", "http://who/{{.User}}"},
 	{"esc", "http://host.com/foo%2f/bar"},
 	{"foo", "http://host.com/foo"},
@@ -162,6 +172,23 @@ func TestGolinkCompatibility(t *testing.T) {
 		{"linkID: case and dashes ignored", "/TEAMDOCS/x", false, 302, "http://team.example/docs/x"},
 		{"reShortName: a leading underscore", "/_under/x", false, 302, "http://under.example/x"},
 		{"reShortName: dots", "/a.b", false, 302, "http://dots.example/"},
+		// Aliases: golink answers go/chat/foo with Location /chat's target
+		// expanded (/meet/foo), and the browser's second request with
+		// meet's; Signpost answers the second Location at once.
+		{"TestResolveLink chat/foo (aliased go links without hostname)", "/chat/foo", false, 302, "https://meet.google.com/lookup/foo"},
+		{"alias: expandLink(/meet) then meet", "/chat", false, 302, "https://meet.google.com/lookup/"},
+		{"alias: the query passes through both hops", "/chat?x=1", false, 302, "https://meet.google.com/lookup/?x=1"},
+		{"alias of an alias: three hops in golink", "/chat2/foo", false, 302, "https://meet.google.com/lookup/foo"},
+		{"alias before its target in the export", "/early/p?q=1", false, 302, "http://who/p?q=1"},
+		{"alias with a trailing slash: /fooslash/ + extra", "/fsa/extra", false, 302, "http://host.com/foo/extra"},
+		{"alias of a template", "/calalias/amelie", false, 302, "https://calendar.google.com/calendar/embed?mode=week&src=amelie@tailscale.com"},
+		{"alias of a template that needs the user", "/mealias", false, 302, "http://who/foo@example.com"},
+		{"alias of a template that needs the user, anonymous", "/mealias", true, 401, ""},
+		{"alias: query merged by both hops' Encode", "/relqalias?a=2&b=2", false, 302, "http://host.com/rel?a=1&a=2&b=2"},
+		{"alias: the request's values re-encoded", "/chat?q=a%20b&z&y=1", false, 302, "https://meet.google.com/lookup/?q=a+b&y=1&z="},
+		{"alias: trailing punctuation trimmed first", "/chat).", false, 302, "https://meet.google.com/lookup/"},
+		{"alias+ opens the alias's page", "/chat+", false, 302, "/-/links/chat"},
+		{"alias named in any spelling, to a target in any spelling", "/whoalias/x", false, 302, "http://who/x"},
 	}
 	for _, tc := range tests {
 		hdr := user
@@ -179,11 +206,11 @@ func TestGolinkCompatibility(t *testing.T) {
 	}
 }
 
-// What golink accepts and Signpost does not yet, or not at all, is refused
-// at import with the line and the reason (and nothing is imported), never
-// served differently: a template that cannot run (golink answers it with a
-// 500 at redirect time), a relative target (golink's alias form, not
-// imported yet) and a reserved name.
+// What golink accepts and Signpost does not, is refused at import with the
+// line and the reason (and nothing is imported), never served differently:
+// a relative target other than /NAME (here a template that cannot run
+// either: golink answers it with a 500 at redirect time), an alias of a
+// link that is neither in the export nor stored, and a reserved name.
 func TestGolinkImportRefusals(t *testing.T) {
 	ts := newTestServer(t, false)
 	export := `{"Short":"who","Long":"http://who/"}
@@ -199,8 +226,8 @@ func TestGolinkImportRefusals(t *testing.T) {
 		}
 	}
 	json.Unmarshal([]byte(r.body), &rep)
-	if r.status != 400 || len(rep.Lines) != 3 || rep.Lines[0].Line != 2 || !strings.Contains(rep.Lines[0].Reason, "template") ||
-		rep.Lines[1].Line != 3 || !strings.Contains(rep.Lines[1].Reason, "relative") || rep.Lines[2].Line != 4 || !strings.Contains(rep.Lines[2].Reason, "reserved") {
+	if r.status != 400 || len(rep.Lines) != 3 || rep.Lines[0].Line != 2 || !strings.Contains(rep.Lines[0].Reason, "relative target") ||
+		rep.Lines[1].Line != 3 || !strings.Contains(rep.Lines[1].Reason, "neither in this file nor stored") || rep.Lines[2].Line != 4 || !strings.Contains(rep.Lines[2].Reason, "reserved") {
 		t.Fatalf("import of lines Signpost refuses: %d %s", r.status, r.body)
 	}
 	if ts.do(t, "GET", "/who", "").status != 404 {

@@ -212,7 +212,7 @@ func (s *Server) newLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := formValues{Name: q.Get("name"), URL: q.Get("url"), Tags: q.Get("tags")}
+	f := formValues{Name: q.Get("name"), URL: q.Get("url"), AliasOf: q.Get("alias_of"), Tags: q.Get("tags")}
 	s.render(w, r, http.StatusOK, "new", map[string]any{"F": newLinkForm(f, formError{}, principal(r).Owners(), false)})
 }
 
@@ -228,10 +228,17 @@ func (s *Server) needSignIn(w http.ResponseWriter, r *http.Request, ret string) 
 
 // formValues is what a link form shows. Version is the ETag value of the
 // link the edit form was loaded with: the save is conditional on it.
-type formValues struct{ Name, URL, Description, Owner, Tags, Version string }
+// OldName is the name of the link the edit form was loaded with, and
+// LeaveAlias its leave-an-alias box (ticked when loaded; as sent when the
+// form comes back refused).
+type formValues struct {
+	Name, URL, AliasOf, Description, Owner, Tags, Version, OldName string
+	LeaveAlias                                                     bool
+}
 
 func formOf(l links.Link) formValues {
-	return formValues{l.Name, l.URL, l.Description, l.Owner, l.Tags, l.Rev().String()}
+	return formValues{Name: l.Name, URL: l.URL, AliasOf: l.AliasOf, Description: l.Description, Owner: l.Owner,
+		Tags: l.Tags, Version: l.Rev().String(), OldName: l.Name, LeaveAlias: true}
 }
 
 // readForm reads a link form of at most maxJSONBody bytes.
@@ -247,6 +254,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 	f := formValues{
 		Name:        r.PostFormValue("name"),
 		URL:         r.PostFormValue("url"),
+		AliasOf:     r.PostFormValue("alias_of"),
 		Description: r.PostFormValue("description"),
 		Owner:       r.PostFormValue("owner"),
 		Tags:        r.PostFormValue("tags"),
@@ -256,6 +264,13 @@ func readForm(w http.ResponseWriter, r *http.Request) (formValues, links.Input, 
 	if _, ok := r.PostForm["owner"]; ok {
 		in.Owner = &f.Owner
 	}
+	if _, ok := r.PostForm["alias_of"]; ok {
+		in.AliasOf = &f.AliasOf
+	}
+	// A checkbox is sent only when ticked; the edit form's is ticked
+	// unless its user unticked it.
+	in.LeaveAlias = r.PostFormValue("leave_alias") != ""
+	f.LeaveAlias = in.LeaveAlias
 	if _, ok := r.PostForm["tags"]; ok {
 		tags := []string{f.Tags}
 		in.Tags = &tags
@@ -331,6 +346,9 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 // linkData is what the link page shows: the edit and delete forms only to
 // those who may use them, and to others why not.
 func (s *Server) linkData(p links.Principal, l links.Link, f formValues, fe formError, data map[string]any) map[string]any {
+	if f.OldName == "" {
+		f.OldName = l.Name
+	}
 	data["Link"], data["Form"] = l, f
 	if err := s.opt.Links.MayEdit(p, l); err != nil {
 		data["CannotEdit"] = sentence(links.ErrorMessage(err))

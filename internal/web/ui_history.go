@@ -30,6 +30,7 @@ func diffRows(before, after *links.Values) []diffRow {
 	for _, f := range []struct{ name, old, new string }{
 		{"name", b.Name, a.Name},
 		{"url", b.URL, a.URL},
+		{"alias of", b.AliasOf, a.AliasOf},
 		{"description", b.Description, a.Description},
 		{"owner", b.Owner, a.Owner},
 		{"tags", strings.Join(b.Tags, " "), strings.Join(a.Tags, " ")},
@@ -214,13 +215,17 @@ func (s *Server) staleView(r *http.Request, cur links.Link, loaded links.Rev, yo
 	for _, f := range []struct{ name, now, yours string }{
 		{"name", now.Name, yours.Name},
 		{"url", now.URL, yours.URL},
+		{"alias of", now.AliasOf, yours.AliasOf},
 		{"description", now.Description, yours.Description},
 		{"owner", now.Owner, yours.Owner},
 		{"tags", strings.Join(now.Tags, " "), yours.Tags},
 	} {
+		if f.name == "alias of" && f.now == "" && f.yours == "" && (was == nil || was.AliasOf == "") {
+			continue // never an alias: no row for it
+		}
 		row := staleRow{Field: f.name, Now: f.now, Yours: f.yours, Changed: true}
 		if was != nil {
-			row.Loaded = map[string]string{"name": was.Name, "url": was.URL, "description": was.Description,
+			row.Loaded = map[string]string{"name": was.Name, "url": was.URL, "alias of": was.AliasOf, "description": was.Description,
 				"owner": was.Owner, "tags": strings.Join(was.Tags, " ")}[f.name]
 			row.Changed = row.Loaded != row.Now
 		}

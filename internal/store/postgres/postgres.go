@@ -123,6 +123,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 			return &t, func() time.Time { return t.UTC() }
 		},
 		Epoch: `'epoch'::timestamptz`,
+		Lock:  " FOR UPDATE",
 	}
 	s.TokenSQL = tokenSQL(db, s.dialect.Placeholder)
 	if opt.ReadOnly {
@@ -195,7 +196,7 @@ type scanner = sqlstore.Scanner
 func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullTime
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &l.CreatedAt, &l.UpdatedAt, &l.ID, &l.Version, &l.Tags)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &l.CreatedAt, &l.UpdatedAt, &l.ID, &l.Version, &l.Tags, &l.AliasOf, &l.AliasURL)
 	if err != nil {
 		return l, err
 	}
@@ -211,7 +212,12 @@ func nullTime(t time.Time) sql.NullTime {
 }
 
 func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
-	return get(ctx, s.db, key, "")
+	l, err := get(ctx, s.db, key, "")
+	if err != nil {
+		return l, err
+	}
+	l.Aliases, err = s.dialect.AliasesOf(ctx, s.db, l.ID, 0)
+	return l, err
 }
 
 type querier interface {
@@ -220,7 +226,7 @@ type querier interface {
 
 // get reads the link under key; lock is "" or a locking clause.
 func get(ctx context.Context, q querier, key, lock string) (links.Link, error) {
-	l, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = $1`+lock, key))
+	l, err := scan(q.QueryRowContext(ctx, `SELECT `+sqlstore.ReadColumns+` FROM links WHERE key = $1`+lock, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, links.Errorf(links.NotFound, "link %q not found", key)
 	}
@@ -265,10 +271,14 @@ func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, er
 		return l, 0, wrap(err)
 	}
 	defer tx.Rollback()
+	target, err := s.dialect.AliasTarget(ctx, tx, l, l.ID)
+	if err != nil {
+		return l, 0, err
+	}
 	// A new link takes the next ID; a restored one (ID set) keeps its own.
 	got, err := scan(tx.QueryRowContext(ctx,
 		`INSERT INTO links (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, nextval('link_ids')), $11, $12)
-		RETURNING `+columns,
+		RETURNING `+sqlstore.ReadColumns,
 		l.Key, l.Name, l.URL, l.Description, l.Owner, l.Clicks, nullTime(l.LastClickedAt), l.CreatedAt, l.UpdatedAt,
 		sql.NullInt64{Int64: l.ID, Valid: l.ID != 0}, max(l.Version, 1), l.Tags))
 	if isUniqueViolation(err) {
@@ -276,6 +286,14 @@ func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, er
 	}
 	if err != nil {
 		return l, 0, wrap(err)
+	}
+	if target.Valid {
+		if err := s.dialect.SetAliasOf(ctx, tx, got.ID, target); err != nil {
+			return l, 0, err
+		}
+		if got, err = get(ctx, tx, got.Key, ""); err != nil {
+			return l, 0, err
+		}
 	}
 	if err := s.dialect.InsertChange(ctx, tx, sqlstore.ChangeOf(ctx, nil, &got, links.ActionCreate, got.UpdatedAt)); err != nil {
 		return l, 0, err
@@ -294,10 +312,14 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 	if err != nil {
 		return l, 0, err
 	}
+	target, err := s.dialect.AliasTarget(ctx, tx, l, before.ID)
+	if err != nil {
+		return l, 0, err
+	}
 	cond, margs := s.dialect.MatchCond(8, sqlstore.MatchOf(l))
-	got, err := scan(tx.QueryRowContext(ctx,
+	_, err = scan(tx.QueryRowContext(ctx,
 		`UPDATE links SET key = $1, name = $2, url = $3, description = $4, owner = $5, tags = $6, updated_at = $7,
-		version = version + 1 WHERE key = $8`+cond+` RETURNING `+columns,
+		version = version + 1 WHERE key = $8`+cond+` RETURNING `+columns+`, '', ''`,
 		append([]any{l.Key, l.Name, l.URL, l.Description, l.Owner, l.Tags, l.UpdatedAt, key}, margs...)...))
 	switch {
 	case isUniqueViolation(err):
@@ -306,6 +328,13 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 		return l, 0, sqlstore.Stale(before)
 	case err != nil:
 		return l, 0, wrap(err)
+	}
+	if err := s.dialect.SetAliasOf(ctx, tx, before.ID, target); err != nil {
+		return l, 0, err
+	}
+	got, err := get(ctx, tx, l.Key, "")
+	if err != nil {
+		return l, 0, err
 	}
 	if err := s.dialect.InsertChange(ctx, tx, sqlstore.UpdateChange(ctx, before, got)); err != nil {
 		return l, 0, err
@@ -322,6 +351,9 @@ func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) (int
 	defer tx.Rollback()
 	before, err := get(ctx, tx, key, " FOR UPDATE")
 	if err != nil {
+		return 0, err
+	}
+	if err := s.dialect.RefuseAliased(ctx, tx, before); err != nil {
 		return 0, err
 	}
 	cond, margs := s.dialect.MatchCond(1, match)
@@ -367,11 +399,12 @@ func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt
 	// touch a row twice.
 	rows := make([]links.Link, 0, importChunk)
 	seen := make(map[string]int, importChunk)
+	var aliases []sqlstore.ImportedAlias
 	flush := func() error {
 		if len(rows) == 0 {
 			return nil
 		}
-		err := importRows(ctx, tx, rows, at, opt)
+		err := importRows(ctx, tx, rows, at, opt, &aliases)
 		rows = rows[:0]
 		clear(seen)
 		return err
@@ -394,20 +427,23 @@ func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt
 	if err := flush(); err != nil {
 		return err
 	}
+	if err := s.dialect.SetImportedAliases(ctx, tx, aliases); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
 		return wrap(err)
 	}
 	return wrap(tx.Commit())
 }
 
-func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, opt links.ImportOptions) error {
+func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, opt links.ImportOptions, aliases *[]sqlstore.ImportedAlias) error {
 	keys := make([]string, len(ls))
 	for i, l := range ls {
 		keys[i] = l.Key
 	}
 	old := make(map[string]links.Link, len(ls))
 	err := func() error {
-		rs, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM links WHERE key = ANY($1) FOR UPDATE`, keys)
+		rs, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ReadColumns+` FROM links WHERE key = ANY($1) FOR UPDATE`, keys)
 		if err != nil {
 			return wrap(err)
 		}
@@ -427,6 +463,7 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, 
 	// What to write, and which of those are changes for the history.
 	var write []links.Link
 	changed := map[string]bool{}
+	aliasOf := map[string]string{} // what the lines say: the upsert leaves alias_of alone
 	for _, l := range ls {
 		before, found := old[l.Key]
 		if found {
@@ -444,6 +481,10 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, 
 				l.Version++
 				changed[l.Key] = true
 			}
+		}
+		if l.IsAlias() || (found && before.IsAlias()) {
+			*aliases = append(*aliases, sqlstore.ImportedAlias{Key: l.Key, Target: l.AliasOf})
+			aliasOf[l.Key] = l.AliasOf
 		}
 		write = append(write, l)
 	}
@@ -476,7 +517,7 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, 
 		ON CONFLICT (key) DO UPDATE SET name = excluded.name, url = excluded.url, description = excluded.description,
 			owner = excluded.owner, clicks = excluded.clicks, last_clicked_at = excluded.last_clicked_at,
 			created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version, tags = excluded.tags
-		RETURNING `+columns,
+		RETURNING `+columns+`, '', ''`,
 		ks, names, urls, descs, owners, clicks, lasts, created, updated, ids, versions, tags)
 	if err != nil {
 		return wrap(err)
@@ -492,6 +533,7 @@ func importRows(ctx context.Context, tx *sql.Tx, ls []links.Link, at time.Time, 
 			if !changed[l.Key] {
 				continue
 			}
+			l.AliasOf = aliasOf[l.Key]
 			var before *links.Link
 			if b, ok := old[l.Key]; ok {
 				before = &b

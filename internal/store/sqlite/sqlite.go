@@ -246,7 +246,7 @@ func scan(r scanner) (links.Link, error) {
 	var l links.Link
 	var last sql.NullInt64
 	var created, updated int64
-	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &created, &updated, &l.ID, &l.Version, &l.Tags)
+	err := r.Scan(&l.Key, &l.Name, &l.URL, &l.Description, &l.Owner, sqlstore.ClickCount{N: &l.Clicks}, &last, &created, &updated, &l.ID, &l.Version, &l.Tags, &l.AliasOf, &l.AliasURL)
 	if err != nil {
 		return l, err
 	}
@@ -269,7 +269,12 @@ func nullMicros(t time.Time) sql.NullInt64 {
 }
 
 func (s *Store) Get(ctx context.Context, key string) (links.Link, error) {
-	return get(ctx, s.rd, key)
+	l, err := get(ctx, s.rd, key)
+	if err != nil {
+		return l, err
+	}
+	l.Aliases, err = s.dialect.AliasesOf(ctx, s.rd, l.ID, 0)
+	return l, err
 }
 
 type querier interface {
@@ -277,7 +282,7 @@ type querier interface {
 }
 
 func get(ctx context.Context, q querier, key string) (links.Link, error) {
-	l, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE key = ?`, key))
+	l, err := scan(q.QueryRowContext(ctx, `SELECT `+sqlstore.ReadColumns+` FROM links WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, links.Errorf(links.NotFound, "link %q not found", key)
 	}
@@ -349,12 +354,21 @@ func (s *Store) Create(ctx context.Context, l links.Link) (links.Link, int64, er
 		l.Version = 1
 	}
 	l.Version = max(l.Version, 1)
+	target, err := s.dialect.AliasTarget(ctx, tx, l, l.ID)
+	if err != nil {
+		return l, 0, err
+	}
 	_, err = tx.ExecContext(ctx, insertLink, insertArgs(l)...)
 	if isConstraint(err) {
 		return l, 0, links.Errorf(links.Conflict, "link %q already exists", l.Name)
 	}
 	if err != nil {
 		return l, 0, wrap(err)
+	}
+	if target.Valid {
+		if err := s.dialect.SetAliasOf(ctx, tx, l.ID, target); err != nil {
+			return l, 0, err
+		}
 	}
 	got, err := get(ctx, tx, l.Key)
 	if err != nil {
@@ -377,6 +391,10 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 	if err != nil {
 		return l, 0, err
 	}
+	target, err := s.dialect.AliasTarget(ctx, tx, l, before.ID)
+	if err != nil {
+		return l, 0, err
+	}
 	cond, margs := s.dialect.MatchCond(8, sqlstore.MatchOf(l))
 	res, err := tx.ExecContext(ctx, `UPDATE links SET key = ?, name = ?, url = ?, description = ?, owner = ?, tags = ?, updated_at = ?,
 		version = version + 1 WHERE key = ?`+cond,
@@ -389,6 +407,9 @@ func (s *Store) Update(ctx context.Context, key string, l links.Link) (links.Lin
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return l, 0, sqlstore.Stale(before)
+	}
+	if err := s.dialect.SetAliasOf(ctx, tx, before.ID, target); err != nil {
+		return l, 0, err
 	}
 	got, err := get(ctx, tx, l.Key)
 	if err != nil {
@@ -409,6 +430,9 @@ func (s *Store) Delete(ctx context.Context, key string, match ...links.Rev) (int
 	defer tx.Rollback()
 	before, err := get(ctx, tx, key)
 	if err != nil {
+		return 0, err
+	}
+	if err := s.dialect.RefuseAliased(ctx, tx, before); err != nil {
 		return 0, err
 	}
 	cond, margs := s.dialect.MatchCond(1, match)
@@ -461,6 +485,7 @@ func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt
 	defer fullHist.Close()
 	var cs []links.Change
 	var args []any
+	var aliases []sqlstore.ImportedAlias
 	at := sqlstore.EditTime(ctx)
 	write := func(chunk []links.Link) error {
 		old, err := storedLinks(ctx, tx, chunk)
@@ -485,8 +510,14 @@ func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt
 					return wrap(err)
 				}
 				cs = append(cs, sqlstore.ChangeOf(ctx, nil, &l, links.ActionImport, at))
+				if l.IsAlias() {
+					aliases = append(aliases, sqlstore.ImportedAlias{Key: l.Key, Target: l.AliasOf})
+				}
 			case links.SameValues(before, l) && links.SameCounts(before, l):
 			default:
+				if l.IsAlias() || before.IsAlias() {
+					aliases = append(aliases, sqlstore.ImportedAlias{Key: l.Key, Target: l.AliasOf})
+				}
 				l.ID, l.Version = before.ID, before.Version
 				content := !links.SameValues(before, l)
 				if content {
@@ -533,6 +564,9 @@ func (s *Store) Import(ctx context.Context, ls iter.Seq2[links.Link, error], opt
 			return err
 		}
 	}
+	if err := s.dialect.SetImportedAliases(ctx, tx, aliases); err != nil {
+		return err
+	}
 	return wrap(tx.Commit())
 }
 
@@ -559,7 +593,7 @@ func storedLinks(ctx context.Context, tx *sql.Tx, ls []links.Link) (map[string]l
 	for i, l := range ls {
 		args[i] = l.Key
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM links WHERE key IN (?`+strings.Repeat(", ?", len(ls)-1)+`)`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ReadColumns+` FROM links WHERE key IN (?`+strings.Repeat(", ?", len(ls)-1)+`)`, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}

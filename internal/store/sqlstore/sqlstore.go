@@ -8,8 +8,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,6 +21,13 @@ import (
 
 // Columns are the links table's columns in the order backends scan them.
 const Columns = `key, name, url, description, owner, clicks, last_clicked_at, created_at, updated_at, id, version, tags`
+
+// ReadColumns are Columns and what an alias reads of its target (its
+// name and URL; "" for a link that is no alias), in the order backends
+// scan them. The subqueries name the outer row as links, so a query that
+// reads them has no other table of that name in its FROM.
+const ReadColumns = Columns + `, coalesce((SELECT t.name FROM links t WHERE t.id = links.alias_of), ''),
+	coalesce((SELECT t.url FROM links t WHERE t.id = links.alias_of), '')`
 
 // ChangeColumns are the link_history table's columns in the order
 // ScanChange reads them.
@@ -71,6 +80,9 @@ type Dialect struct {
 	// a time column and how to read it.
 	Time     func(time.Time) any
 	TimeDest func() (dest any, get func() time.Time)
+	// Lock is the clause that locks the rows a transaction's SELECT
+	// reads ("" where a transaction is the only writer: SQLite).
+	Lock string
 	// Epoch is the SQL for the Unix epoch as a time column value: what a
 	// link never clicked sorts as.
 	Epoch string
@@ -189,10 +201,10 @@ func (d Dialect) List(ctx context.Context, db *sql.DB, opt links.ListOptions) ([
 	if recent {
 		// The window's sums, of the days' rows only (the index by day):
 		// a page costs the clicked links of 30 days, not every link's.
-		q.b.WriteString(`SELECT ` + Columns + `, ` + recentCol + ` FROM links LEFT JOIN (SELECT link_id, CAST(sum(clicks) AS BIGINT) AS n FROM link_clicks_daily WHERE day > ` +
+		q.b.WriteString(`SELECT ` + ReadColumns + `, ` + recentCol + ` FROM links LEFT JOIN (SELECT link_id, CAST(sum(clicks) AS BIGINT) AS n FROM link_clicks_daily WHERE day > ` +
 			q.arg(int64(opt.Today-links.RecentDays)) + ` AND day <= ` + q.arg(int64(opt.Today)) + ` GROUP BY link_id) recent ON recent.link_id = links.id`)
 	} else {
-		q.b.WriteString(`SELECT ` + Columns + ` FROM links`)
+		q.b.WriteString(`SELECT ` + ReadColumns + ` FROM links`)
 	}
 	q.where(opt, true)
 	switch opt.Sort {
@@ -316,12 +328,15 @@ func (d Dialect) Count(ctx context.Context, db *sql.DB, opt links.ListOptions) (
 
 // Each calls fn for every link in key order, streaming.
 func (d Dialect) Each(ctx context.Context, db *sql.DB, fn func(links.Link) error) error {
-	return d.each(ctx, db, `SELECT `+Columns+` FROM links ORDER BY key`, nil, fn)
+	return d.each(ctx, db, `SELECT `+ReadColumns+` FROM links ORDER BY key`, nil, fn)
 }
 
 // Targets calls fn with every link's key and URL, in table order.
 func (d Dialect) Targets(ctx context.Context, db *sql.DB, fn func(key, url string) error) error {
-	rows, err := db.QueryContext(ctx, `SELECT key, url FROM links`)
+	// An alias is served with its target's URL: one pass for the links,
+	// one over the aliases' partial index.
+	rows, err := db.QueryContext(ctx, `SELECT key, url FROM links WHERE alias_of IS NULL
+		UNION ALL SELECT a.key, t.url FROM links a JOIN links t ON t.id = a.alias_of WHERE a.alias_of IS NOT NULL`)
 	if err != nil {
 		return d.Wrap(err)
 	}
@@ -632,4 +647,168 @@ func (d Dialect) MatchCond(n int, match []links.Rev) (string, []any) {
 		ors = append(ors, `(id = `+q.arg(m.ID)+` AND version = `+q.arg(m.Version)+`)`)
 	}
 	return ` AND (` + strings.Join(ors, ` OR `) + `)`, q.args[n:]
+}
+
+// Querier is a *sql.DB or *sql.Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// AliasesOf returns the names of the links that are aliases of link id, in
+// key order; at most limit of them (0: all).
+func (d Dialect) AliasesOf(ctx context.Context, q Querier, id int64, limit int) ([]string, error) {
+	query := `SELECT name FROM links WHERE alias_of = ` + d.Placeholder(1) + ` ORDER BY key`
+	if limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, limit)
+	}
+	rows, err := q.QueryContext(ctx, query, id)
+	if err != nil {
+		return nil, d.Wrap(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, d.Wrap(err)
+		}
+		out = append(out, n)
+	}
+	return out, d.Wrap(rows.Err())
+}
+
+// aliasErr is an Invalid error about the alias_of field.
+func aliasErr(format string, args ...any) error {
+	e := links.Errorf(links.Invalid, format, args...)
+	e.Field = "alias_of"
+	return e
+}
+
+// AliasTarget checks, in the writing transaction tx, that l (stored as
+// link id; 0 for one not stored yet) may be what it says: an alias of an
+// existing link that is no alias itself, while no alias leads to l. It
+// returns the target's ID, NULL when l is no alias. The target's row is
+// locked (Dialect.Lock), so that it cannot become an alias before the
+// commit; a link that would become an alias is locked by its own update.
+func (d Dialect) AliasTarget(ctx context.Context, tx *sql.Tx, l links.Link, id int64) (sql.NullInt64, error) {
+	if !l.IsAlias() {
+		return sql.NullInt64{}, nil
+	}
+	var tid int64
+	var tname, tof string
+	err := tx.QueryRowContext(ctx, `SELECT id, name, coalesce((SELECT t.name FROM links t WHERE t.id = links.alias_of), '')
+		FROM links WHERE key = `+d.Placeholder(1)+d.Lock, links.Normalize(l.AliasOf)).Scan(&tid, &tname, &tof)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return sql.NullInt64{}, aliasErr("there is no go/%s to be an alias of", l.AliasOf)
+	case err != nil:
+		return sql.NullInt64{}, d.Wrap(err)
+	case tid == id:
+		return sql.NullInt64{}, aliasErr("go/%s cannot be an alias of itself", l.Name)
+	case tof != "":
+		return sql.NullInt64{}, aliasErr("go/%s is an alias of go/%s itself, and aliases of aliases are refused; make go/%s an alias of go/%s", tname, tof, l.Name, tof)
+	}
+	if id != 0 {
+		as, err := d.AliasesOf(ctx, tx, id, 3)
+		if err != nil {
+			return sql.NullInt64{}, err
+		}
+		if len(as) > 0 {
+			return sql.NullInt64{}, aliasErr("go/%s has aliases (go/%s), and aliases of aliases are refused; make them aliases of go/%s first", l.Name, strings.Join(as, ", go/"), tname)
+		}
+	}
+	return sql.NullInt64{Int64: tid, Valid: true}, nil
+}
+
+// SetAliasOf stores link id's target (NULL: no alias), in tx. The change
+// triggers do not fire for this column alone: the write it is part of
+// names the others.
+func (d Dialect) SetAliasOf(ctx context.Context, tx *sql.Tx, id int64, target sql.NullInt64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE links SET alias_of = `+d.Placeholder(1)+` WHERE id = `+d.Placeholder(2), target, id)
+	return d.Wrap(err)
+}
+
+// RefuseAliased is the error for deleting link l (id) while aliases lead
+// to it, nil when none do.
+func (d Dialect) RefuseAliased(ctx context.Context, tx *sql.Tx, l links.Link) error {
+	as, err := d.AliasesOf(ctx, tx, l.ID, 11)
+	if err != nil || len(as) == 0 {
+		return err
+	}
+	more := ""
+	if len(as) > 10 {
+		as, more = as[:10], " and more"
+	}
+	return links.Errorf(links.Conflict, "go/%s has aliases (go/%s%s); delete them or make them aliases of another link first", l.Name, strings.Join(as, ", go/"), more)
+}
+
+// ImportedAlias is what an import wrote for a link that is, or was, an
+// alias: its key and its target's name ("" to end the alias).
+type ImportedAlias struct{ Key, Target string }
+
+// SetImportedAliases points the aliases an import wrote at their targets,
+// once every line is in (an alias may come before its target). An alias
+// of an alias (which golink resolves hop by hop) is stored as an alias of
+// the chain's end, which answers the same; a cycle is refused, and so is
+// any alias of an alias left over (a stored alias of a link the import
+// made an alias).
+func (d Dialect) SetImportedAliases(ctx context.Context, tx *sql.Tx, as []ImportedAlias) error {
+	if len(as) == 0 {
+		return nil
+	}
+	// Aliases ended first, so that a chain's end reads as no alias.
+	slices.SortStableFunc(as, func(a, b ImportedAlias) int {
+		switch {
+		case a.Target == "" && b.Target != "":
+			return -1
+		case a.Target != "" && b.Target == "":
+			return 1
+		}
+		return 0
+	})
+	next := make(map[string]string, len(as))
+	for _, a := range as {
+		if a.Target != "" {
+			next[a.Key] = links.Normalize(a.Target)
+		}
+	}
+	for _, a := range as {
+		var target sql.NullInt64
+		if a.Target != "" {
+			k := links.Normalize(a.Target)
+			for steps := 0; next[k] != ""; steps++ {
+				if steps > len(next) {
+					return links.Errorf(links.Invalid, "go/%s is an alias of go/%s, and its aliases lead round in a circle; nothing was imported", a.Key, a.Target)
+				}
+				k = next[k]
+			}
+			var id int64
+			var of sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT id, alias_of FROM links WHERE key = `+d.Placeholder(1)+d.Lock, k).Scan(&id, &of)
+			if errors.Is(err, sql.ErrNoRows) {
+				return links.Errorf(links.Invalid, "go/%s is an alias of go/%s, which is neither in the import nor stored; nothing was imported", a.Key, k)
+			}
+			if err != nil {
+				return d.Wrap(err)
+			}
+			target = sql.NullInt64{Int64: id, Valid: true}
+			if of.Valid { // a stored alias the import left alone: its target
+				target = of
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE links SET alias_of = `+d.Placeholder(1)+` WHERE key = `+d.Placeholder(2), target, a.Key); err != nil {
+			return d.Wrap(err)
+		}
+	}
+	var a, t string
+	err := tx.QueryRowContext(ctx, `SELECT a.name, t.name FROM links a JOIN links t ON t.id = a.alias_of
+		WHERE a.alias_of IS NOT NULL AND t.alias_of IS NOT NULL ORDER BY a.key LIMIT 1`).Scan(&a, &t)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return d.Wrap(err)
+	}
+	return links.Errorf(links.Invalid, "go/%s would be an alias of go/%s, which is an alias itself; aliases of aliases are refused, so nothing was imported", a, t)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,13 @@ func Run(t *testing.T, open func(t *testing.T) links.Store) {
 		{"PruneHistory", testPruneHistory},
 		{"Tags", testTags},
 		{"ListPagesAndCounts", testListPages},
+
+		// Aliases.
+		{"Aliases", testAliases},
+		{"AliasRefusals", testAliasRefusals},
+		{"AliasHistory", testAliasHistory},
+		{"ImportAliases", testImportAliases},
+		{"AliasRace", testAliasRace},
 	}
 	tests = append(tests, clicksTests()...)
 	for _, tt := range tests {
@@ -108,7 +116,7 @@ func testCreateGet(t *testing.T, s links.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != got {
+	if !reflect.DeepEqual(again, got) {
 		t.Fatalf("Get = %+v, want %+v", again, got)
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	link     = `{"name":"docs","url":"https://docs.example","description":"","owner":"","tags":[],"version":1,"clicks":0,"last_clicked_at":null,"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`
+	link     = `{"name":"docs","url":"https://docs.example","alias_of":"","description":"","owner":"","tags":[],"version":1,"clicks":0,"last_clicked_at":null,"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z"}`
 	notFound = `{"error":{"code":"not_found","message":"no such link"}}`
 )
 

@@ -52,4 +52,14 @@
     var q = document.querySelector(".top .search input");
     if (q) { ev.preventDefault(); q.focus(); q.select(); }
   });
+  // The edit form's "leave an alias under the old name" matters only for a
+  // rename: shown (it always is without script) once the name differs.
+  var keep = document.querySelector("[data-rename-of]");
+  var nameInput = document.getElementById("f-name");
+  if (keep && nameInput) {
+    var norm = function (s) { return s.trim().toLowerCase().replace(/-/g, ""); };
+    var sync = function () { keep.hidden = norm(nameInput.value) === norm(keep.getAttribute("data-rename-of")); };
+    nameInput.addEventListener("input", sync);
+    sync();
+  }
 })();
