@@ -123,7 +123,8 @@ for n in $SIZES; do
   sm=$(cut -d' ' -f1 "$work/r-sp" | median); sp99=$(cut -d' ' -f2 "$work/r-sp" | median)
   bm=$(cut -d' ' -f1 "$work/r-bare" | median); bp99=$(cut -d' ' -f2 "$work/r-bare" | median)
   sp99_writes=$(sed -n 1p "$work/r-sp" | cut -d' ' -f2)
-  sp99_quiet=$(sed -n '2,$p' "$work/r-sp" | cut -d' ' -f2 | median)
+  sp99_quiet=-
+  [ "$ROUNDS" -gt 1 ] && sp99_quiet=$(sed -n '2,$p' "$work/r-sp" | cut -d' ' -f2 | median)
   wp99=$(write_p99 "$work/writes")
   # Let one flush run after the load, then read the flush histogram.
   sleep "${CLICK_FLUSH_INTERVAL:-10}" 2>/dev/null || sleep 10
@@ -136,7 +137,7 @@ for n in $SIZES; do
     "$sm" "$sp99" "$bm ($bp99)" "$(awk -v s="$sm" -v b="$bm" 'BEGIN { print s / b }')" "$wp99_alone"
   printf '         flushes: %s, mean %s ms; writes alone: %s, p99 %s ms; writes under the redirect load: %s, p99 %s ms (end to end, curl time_total); redirect p99 with writes %s ms, without %s ms\n' "${fcnt:-0}" \
     "$(awk -v s="${fsum:-0}" -v c="${fcnt:-0}" 'BEGIN { if (c > 0) printf "%.1f", s / c * 1000; else print "-" }')" \
-    "$(wc -l < "$work/writes-alone")" "$wp99_alone" "$(wc -l < "$work/writes")" "$wp99" "$sp99_writes" "${sp99_quiet:--}"
+    "$(wc -l < "$work/writes-alone")" "$wp99_alone" "$(wc -l < "$work/writes")" "$wp99" "$sp99_writes" "$sp99_quiet"
 
   # The same links through the API into an empty server, in chunks under
   # the 64 MiB body limit (API_IMPORT_CHUNK lines; 0 skips this).
