@@ -142,7 +142,6 @@ type Starting struct {
 // compressed static files), and a balancer that saw 200 then would get
 // 503s.
 func NewStarting(p *Probes) *Starting {
-	s := &Starting{}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", p.Health())
 	mux.Handle("GET /readyz", p.ready(true))
@@ -158,8 +157,7 @@ func NewStarting(p *Probes) *Starting {
 		}
 		http.Error(w, msg, http.StatusServiceUnavailable)
 	})
-	s.starting = mux
-	return s
+	return &Starting{starting: mux}
 }
 
 // Start hands every request from now on to h.
